@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "devicegate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "devicegate", targets: ["devicegate"]),
+        .library(name: "DeviceGateKit", targets: ["DeviceGateKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
+        .target(
+            name: "DeviceGateKit",
+            dependencies: [
+                "CQRencode",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "devicegate",
+            dependencies: [
+                "DeviceGateKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "DeviceGateTestSupport",
+            dependencies: [
+                "DeviceGateKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Tests/DeviceGateTestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DeviceGateKitTests",
+            dependencies: ["DeviceGateKit", "DeviceGateTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DeviceGateIntegrationTests",
+            dependencies: ["DeviceGateKit", "DeviceGateTestSupport", "devicegate"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,104 @@
+import Foundation
+
+/// The one place that decides between the cached token, a refresh, and "sign in again".
+///
+/// Refresh tokens rotate at most providers: the first refresh kills the old refresh token, so a
+/// second, racing refresh with the same token fails and, at some providers, revokes the whole
+/// grant. The broker therefore refreshes exactly once at a time per profile: callers in this
+/// process share one in-flight refresh, and processes serialise on the store's file lock, then
+/// re-read the store and refresh only if the token is still stale.
+public actor TokenBroker {
+    public nonisolated let profile: Profile
+    let store: TokenStore
+    let transport: any HTTPTransport
+    let time: any TimeSource
+    let onRefresh: @Sendable (String) -> Void
+    private var inflight: Task<StoredProfile, any Error>?
+
+    public init(
+        profile: Profile, store: TokenStore, transport: any HTTPTransport, time: any TimeSource,
+        onRefresh: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.profile = profile
+        self.store = store
+        self.transport = transport
+        self.time = time
+        self.onRefresh = onRefresh
+    }
+
+    /// A stored entry whose access token has at least `minimumTTL` seconds left (default: the
+    /// profile's `min_ttl`), refreshed if needed.
+    public func validEntry(minimumTTL: Int? = nil) async throws -> StoredProfile {
+        let ttl = Double(minimumTTL ?? profile.minimumTTL)
+        if let inflight { return try await inflight.value }
+        let task = Task { try await self.refreshIfStale(minimumTTL: ttl) }
+        inflight = task
+        defer { inflight = nil }
+        return try await task.value
+    }
+
+    public func accessToken(minimumTTL: Int? = nil) async throws -> Secret {
+        try await validEntry(minimumTTL: minimumTTL).tokens.accessToken
+    }
+
+    nonisolated func refreshIfStale(minimumTTL ttl: Double) async throws -> StoredProfile {
+        // Fast path, no lock: files are replaced atomically, so a read sees a whole entry.
+        if let entry = try store.load(profile.name), try belongs(entry), entry.tokens.isUsable(at: time.now(), minimumTTL: ttl) {
+            return entry
+        }
+        return try await store.withLock(profile.name) {
+            guard let entry = try store.load(profile.name) else {
+                throw BrokerError.signInRequired(profile: profile.name, reason: "not signed in")
+            }
+            _ = try belongs(entry)
+            // Another process may have refreshed while we waited for the lock.
+            if entry.tokens.isUsable(at: time.now(), minimumTTL: ttl) { return entry }
+            guard entry.tokens.refreshToken != nil else {
+                throw BrokerError.signInRequired(
+                    profile: profile.name, reason: "the access token " + (entry.tokens.isUsable(at: time.now(), minimumTTL: 0) ? "is about to expire" : "expired") + " and no refresh token is held")
+            }
+            return try await refresh(entry)
+        }
+    }
+
+    /// Must be called holding the profile's lock.
+    nonisolated func refresh(_ entry: StoredProfile) async throws -> StoredProfile {
+        let provider: Provider
+        let client: OAuthClient
+        do {
+            provider = try await ProviderResolver(transport: transport).resolve(profile.provider)
+            client = try profile.oauthClient()
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            throw BrokerError.refreshFailed(profile: profile.name, reason: String(describing: error))
+        }
+        let grant = RefreshGrant(tokenEndpoint: try provider.tokenEndpoint(), client: client, transport: transport, time: time)
+        do {
+            var updated = entry
+            updated.tokens = try await grant.refresh(entry.tokens, scopes: profile.scopes)
+            updated.updatedAt = time.now()
+            try store.save(updated)
+            onRefresh(profile.name)
+            return updated
+        } catch RefreshGrant.Failure.refused(let error) {
+            // Keep the entry (identity, scopes) but drop the dead refresh token, so `status`
+            // tells the truth and nothing retries it.
+            var dead = entry
+            dead.tokens.refreshToken = nil
+            dead.updatedAt = time.now()
+            try store.save(dead)
+            throw BrokerError.signInRequired(profile: profile.name, reason: "the identity provider refused the refresh token (\(error))")
+        } catch RefreshGrant.Failure.unavailable(let why) {
+            throw BrokerError.refreshFailed(profile: profile.name, reason: why)
+        }
+    }
+
+    nonisolated func belongs(_ entry: StoredProfile) throws -> Bool {
+        guard entry.issuer == profile.issuerIdentity, entry.clientID == profile.clientID else {
+            throw BrokerError.signInRequired(
+                profile: profile.name, reason: "the stored tokens were issued to another provider or client than the profile now names")
+        }
+        return true
+    }
+}

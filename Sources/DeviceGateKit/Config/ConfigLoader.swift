@@ -1,0 +1,281 @@
+import Foundation
+import TOMLKit
+
+/// Reads `config.toml` and the environment into a ``DeviceGateConfig``.
+///
+/// Mistakes are reported with the line at fault and a suggestion, and unknown keys are errors:
+/// a typo like `scope =` must not silently sign in with no scopes. Environment variables
+/// `DEVICEGATE__<PROFILE>__<KEY>` override or define profile keys, for containers.
+public struct ConfigLoader: Sendable {
+    public static let profileKeys: [String] = [
+        "provider", "client_id", "client_secret_env", "client_secret_file", "token_auth", "scopes", "audience", "resource",
+        "extra_params", "min_ttl", "notify", "issuer", "tenant", "domain", "authorization_server", "base_url", "realm",
+        "device_authorization_endpoint", "token_endpoint", "revocation_endpoint", "userinfo_endpoint", "jwks_uri",
+    ]
+    static let topLevelKeys = ["default_profile", "profiles"]
+
+    public let environment: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    /// Loads `path`; a missing file is an empty config when `required` is false.
+    public func load(path: String, required: Bool) throws -> DeviceGateConfig {
+        guard FileManager.default.fileExists(atPath: path) else {
+            if required { throw ConfigError(file: path, "no such config file") }
+            return try parse("", path: nil)
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError(file: path, "cannot read the file") }
+        guard let text = String(data: data, encoding: .utf8) else { throw ConfigError(file: path, "the file is not UTF-8 text") }
+        return try parse(text, path: path)
+    }
+
+    public func parse(_ text: String, path: String?) throws -> DeviceGateConfig {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(file: path ?? "config", line: error.source.begin.line, "not valid TOML: \(error.description)")
+        }
+        let lines = LineLocator(text)
+        var config = DeviceGateConfig(path: path)
+        for key in table.keys where !Self.topLevelKeys.contains(key) {
+            throw ConfigError(file: path, line: lines.line(ofKey: key, inTable: nil), "unknown key `\(key)`" + Self.suggestion(key, Self.topLevelKeys + ["[profiles.NAME]"]))
+        }
+        if let value = table["default_profile"] {
+            guard let name = value.string else { throw ConfigError(file: path, line: lines.line(ofKey: "default_profile", inTable: nil), "default_profile must be a string") }
+            config.defaultProfile = name
+        }
+        var raw: [String: [String: RawValue]] = [:]
+        if let profilesValue = table["profiles"] {
+            guard let profiles = profilesValue.table else { throw ConfigError(file: path, line: lines.line(ofKey: "profiles", inTable: nil), "`profiles` must be a table of [profiles.NAME] tables") }
+            for name in profiles.keys {
+                guard let body = profiles[name]?.table else {
+                    throw ConfigError(file: path, line: lines.line(ofKey: name, inTable: "profiles"), "profiles.\(name) must be a table: write [profiles.\(name)]")
+                }
+                var values: [String: RawValue] = [:]
+                for key in body.keys {
+                    let where_ = lines.line(ofKey: key, inTable: "profiles.\(name)")
+                    guard Self.profileKeys.contains(key) else {
+                        if key == "client_secret" {
+                            throw ConfigError(file: path, line: where_, "profiles.\(name): inline client secrets are refused; use client_secret_env = \"VAR\" or client_secret_file = \"/path\"")
+                        }
+                        throw ConfigError(file: path, line: where_, "profiles.\(name): unknown key `\(key)`" + Self.suggestion(key, Self.profileKeys))
+                    }
+                    values[key] = try RawValue(body[key]!, key: "profiles.\(name).\(key)", file: path, line: where_)
+                }
+                raw[name] = values
+            }
+        }
+        try applyEnvironment(to: &raw)
+        if config.defaultProfile == nil, let name = environment["DEVICEGATE_PROFILE"], !name.isEmpty { config.defaultProfile = name }
+        for (name, values) in raw {
+            do {
+                try ProfileName.validate(name)
+                config.profiles[name] = try Self.profile(name, values)
+            } catch let error as ConfigError {
+                throw ConfigError(file: path, line: error.line ?? lines.line(ofTable: "profiles.\(name)"), error.message)
+            } catch {
+                throw ConfigError(file: path, line: lines.line(ofTable: "profiles.\(name)"), String(describing: error))
+            }
+        }
+        if let name = config.defaultProfile, config.profiles[name] == nil, !config.profiles.isEmpty {
+            throw ConfigError(file: path, line: lines.line(ofKey: "default_profile", inTable: nil), "default_profile names \"\(name)\", which is not configured")
+        }
+        return config
+    }
+
+    /// `DEVICEGATE__WORK__CLIENT_ID=…` sets `client_id` of profile `work` (created if absent).
+    func applyEnvironment(to raw: inout [String: [String: RawValue]]) throws {
+        for (variable, value) in environment where variable.hasPrefix("DEVICEGATE__") {
+            let parts = variable.dropFirst("DEVICEGATE__".count).components(separatedBy: "__")
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw ConfigError(file: nil, "\(variable): expected DEVICEGATE__<PROFILE>__<KEY>")
+            }
+            let key = parts[1].lowercased()
+            guard Self.profileKeys.contains(key), key != "extra_params" else {
+                throw ConfigError(file: nil, "\(variable): unknown profile key `\(key)`" + Self.suggestion(key, Self.profileKeys))
+            }
+            let name = raw.keys.first { Self.environmentName($0) == parts[0] } ?? parts[0].lowercased()
+            let isList = key == "scopes" || key == "notify"
+            raw[name, default: [:]][key] =
+                isList ? .list(value.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init))
+                : key == "min_ttl" ? (Int(value).map(RawValue.int) ?? .string(value)) : .string(value)
+        }
+    }
+
+    public static func environmentName(_ profile: String) -> String {
+        String(profile.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+
+    static func profile(_ name: String, _ v: [String: RawValue]) throws -> Profile {
+        func string(_ key: String) throws -> String? {
+            guard let value = v[key] else { return nil }
+            guard case .string(let s) = value else { throw ConfigError(file: nil, "profiles.\(name).\(key) must be a string") }
+            return s
+        }
+        func url(_ key: String) throws -> URL? {
+            guard let s = try string(key) else { return nil }
+            guard let u = URL(string: s), u.scheme != nil, u.host != nil else { throw ConfigError(file: nil, "profiles.\(name).\(key) is not a URL: \(s)") }
+            return u
+        }
+        func list(_ key: String) throws -> [String]? {
+            guard let value = v[key] else { return nil }
+            switch value {
+            case .list(let items): return items
+            case .string(let s): return s.split(separator: " ").map(String.init)
+            default: throw ConfigError(file: nil, "profiles.\(name).\(key) must be a list of strings, e.g. [\"openid\", \"email\"]")
+            }
+        }
+        guard let providerName = try string("provider") else {
+            throw ConfigError(file: nil, "profiles.\(name) needs `provider` (one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard let kind = ProviderKind(rawValue: providerName) else {
+            throw ConfigError(file: nil, "profiles.\(name): unknown provider \"\(providerName)\"; use one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let clientID = try string("client_id"), !clientID.isEmpty else {
+            throw ConfigError(file: nil, "profiles.\(name) needs `client_id` (the application/client ID registered at \(kind.displayName))")
+        }
+        let endpoints = ProviderMetadata(
+            deviceAuthorizationEndpoint: try url("device_authorization_endpoint"), tokenEndpoint: try url("token_endpoint"),
+            revocationEndpoint: try url("revocation_endpoint"), userinfoEndpoint: try url("userinfo_endpoint"), jwksURI: try url("jwks_uri"))
+        let settings = ProviderSettings(
+            kind: kind, issuer: try string("issuer"), tenant: try string("tenant"), domain: try string("domain"),
+            authorizationServer: try string("authorization_server"), baseURL: try string("base_url"), realm: try string("realm"),
+            endpoints: endpoints)
+        let required: [String] =
+            switch kind {
+            case .oidc: ["issuer"]
+            case .auth0, .okta: ["domain"]
+            case .keycloak: ["base_url", "realm"]
+            default: []
+            }
+        for key in required where v[key] == nil {
+            throw ConfigError(file: nil, "profiles.\(name): the \(kind.rawValue) provider needs `\(key)`")
+        }
+        if kind == .oidc, let issuer = try string("issuer"), URL(string: issuer)?.host == nil {
+            throw ConfigError(file: nil, "profiles.\(name).issuer is not a URL: \(issuer)")
+        }
+        var secret: SecretSource?
+        switch (try string("client_secret_env"), try string("client_secret_file")) {
+        case (let env?, nil): secret = .environment(env)
+        case (nil, let file?): secret = .file(file)
+        case (nil, nil): secret = nil
+        default: throw ConfigError(file: nil, "profiles.\(name): set client_secret_env or client_secret_file, not both")
+        }
+        if kind == .google, secret == nil {
+            throw ConfigError(file: nil, "profiles.\(name): Google's device flow requires the client secret; set client_secret_env or client_secret_file")
+        }
+        var auth: OAuthClient.Authentication?
+        if let method = try string("token_auth") {
+            guard let parsed = OAuthClient.Authentication(rawValue: method) else {
+                throw ConfigError(file: nil, "profiles.\(name).token_auth must be client_secret_post, client_secret_basic or none")
+            }
+            auth = parsed
+        }
+        var extra: [(String, String)] = []
+        if let audience = try string("audience") { extra.append(("audience", audience)) }
+        if let resource = try string("resource") { extra.append(("resource", resource)) }
+        if case .table(let params)? = v["extra_params"] { extra += params.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+        var minTTL = 300
+        if let value = v["min_ttl"] {
+            guard case .int(let n) = value, n >= 0 else { throw ConfigError(file: nil, "profiles.\(name).min_ttl must be a whole number of seconds") }
+            minTTL = n
+        }
+        return Profile(
+            name: name, provider: settings, clientID: clientID, clientSecret: secret, tokenAuthentication: auth,
+            scopes: try list("scopes") ?? [], extraParameters: extra, minimumTTL: minTTL, notifiers: try list("notify") ?? ["console"])
+    }
+
+    static func suggestion(_ key: String, _ known: [String]) -> String {
+        let best = known.min { distance($0, key) < distance($1, key) }
+        guard let best, distance(best, key) <= max(2, key.count / 3) else { return "" }
+        return "; did you mean `\(best)`?"
+    }
+
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                let old = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = old
+            }
+        }
+        return row[b.count]
+    }
+}
+
+/// A config value reduced to the shapes devicegate accepts.
+enum RawValue: Sendable, Equatable {
+    case string(String)
+    case int(Int)
+    case list([String])
+    case table([String: String])
+
+    init(_ value: any TOMLValueConvertible, key: String, file: String?, line: Int?) throws {
+        if let s = value.string {
+            self = .string(s)
+        } else if let n = value.int {
+            self = .int(n)
+        } else if let array = value.array {
+            var items: [String] = []
+            for item in array {
+                guard let s = item.string else { throw ConfigError(file: file, line: line, "\(key) must hold only strings") }
+                items.append(s)
+            }
+            self = .list(items)
+        } else if let table = value.table {
+            var values: [String: String] = [:]
+            for k in table.keys {
+                guard let s = table[k]?.string else { throw ConfigError(file: file, line: line, "\(key).\(k) must be a string") }
+                values[k] = s
+            }
+            self = .table(values)
+        } else {
+            throw ConfigError(file: file, line: line, "\(key) has an unsupported type (\(value.type))")
+        }
+    }
+}
+
+/// Finds the line of a key in TOML text, for error messages. TOMLKit does not expose source
+/// positions of values, so this scans the text with TOML's table-header rules.
+struct LineLocator {
+    let lines: [String]
+    init(_ text: String) { lines = text.components(separatedBy: "\n") }
+
+    func line(ofTable table: String) -> Int? {
+        lines.firstIndex { normalizedHeader($0) == table }.map { $0 + 1 }
+    }
+
+    func line(ofKey key: String, inTable table: String?) -> Int? {
+        var current: String? = nil
+        for (index, raw) in lines.enumerated() {
+            if let header = normalizedHeader(raw) {
+                current = header
+                continue
+            }
+            let trimmed = raw.trimmingCharacters(in: .whitespaces)
+            guard current == table else {
+                // Dotted keys: `[profiles]` then `work.client_id = …`, or inline tables.
+                if let table, let current, table.hasPrefix(current + "."), trimmed.hasPrefix(String(table.dropFirst(current.count + 1)) + ".\(key)") { return index + 1 }
+                continue
+            }
+            let name = trimmed.split(separator: "=", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+            if name == key { return index + 1 }
+        }
+        return table.flatMap(line(ofTable:))
+    }
+
+    private func normalizedHeader(_ line: String) -> String? {
+        let t = line.trimmingCharacters(in: .whitespaces)
+        guard t.hasPrefix("["), !t.hasPrefix("[["), let end = t.firstIndex(of: "]") else { return nil }
+        return t[t.index(after: t.startIndex)..<end].split(separator: ".").map {
+            $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+        }.joined(separator: ".")
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+
+/// Where a client secret comes from. Never inline in the config: a config file gets copied,
+/// committed and pasted into chats; a secret belongs in the environment or a secret file.
+public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
+    case environment(String)
+    case file(String)
+
+    public func load() throws -> Secret {
+        switch self {
+        case .environment(let name):
+            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+                throw ConfigError(file: nil, "the client secret variable \(name) is not set")
+            }
+            return Secret(value)
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigError(file: nil, "cannot read the client secret file \(path)")
+            }
+            let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !value.isEmpty else { throw ConfigError(file: nil, "the client secret file \(path) is empty") }
+            return Secret(value)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .environment(let name): "environment variable \(name)"
+        case .file(let path): "file \(path)"
+        }
+    }
+}

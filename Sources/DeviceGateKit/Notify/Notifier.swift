@@ -1,0 +1,41 @@
+import Foundation
+
+/// A channel that tells a person (or a program) about a sign-in: the console, Telegram, a webhook.
+///
+/// Notifiers are the only code that talks to the human. They receive ``SignInEvent``s, which
+/// cannot carry secrets.
+public protocol SignInNotifier: Sendable {
+    var name: String { get }
+    func notify(_ event: SignInEvent) async throws
+}
+
+/// Sends each event to every notifier; one that fails is reported and skipped, never allowed to
+/// stop the sign-in or the other notifiers.
+public struct NotifierFanout: Sendable {
+    public let notifiers: [any SignInNotifier]
+    public let reportFailure: @Sendable (String) -> Void
+
+    public init(_ notifiers: [any SignInNotifier], reportFailure: @escaping @Sendable (String) -> Void = StandardError.write) {
+        self.notifiers = notifiers
+        self.reportFailure = reportFailure
+    }
+
+    public func send(_ event: SignInEvent) async {
+        await withTaskGroup(of: Void.self) { group in
+            for notifier in notifiers {
+                group.addTask {
+                    do { try await notifier.notify(event) } catch {
+                        reportFailure("devicegate: warning: the \(notifier.name) notifier failed: \(error)")
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Writes whole lines to stderr, unbuffered.
+public enum StandardError {
+    @Sendable public static func write(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

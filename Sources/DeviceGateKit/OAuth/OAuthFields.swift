@@ -1,0 +1,89 @@
+import Foundation
+
+/// A flat, encoding-independent view of what an OAuth endpoint answered.
+///
+/// Providers disagree on the wire: GitHub answers form-encoded unless asked for JSON, some send
+/// numbers as strings. Reading every answer through this type means each of those differences is
+/// handled once, in ``Quirks``, instead of in every caller.
+public struct OAuthFields: Sendable, CustomStringConvertible {
+    public enum Value: Sendable, Equatable {
+        case string(String)
+        case number(Double)
+        case bool(Bool)
+        case list([Value])
+        case object
+        case null
+    }
+
+    public let values: [String: Value]
+
+    public init(_ values: [String: Value]) { self.values = values }
+
+    /// Parses a JSON object or a form body, by Content-Type (``Quirks/decodeBody(_:)``).
+    public static func parse(_ response: IncomingResponse) -> OAuthFields? {
+        Quirks.decodeBody(response)
+    }
+
+    public static func parseJSON(_ data: Data) -> OAuthFields? {
+        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data) else { return nil }
+        return OAuthFields(object.mapValues(\.fieldValue))
+    }
+
+    public func string(_ key: String) -> String? {
+        switch values[key] {
+        case .string(let s): s
+        case .number(let n): n == n.rounded() ? String(Int64(n)) : String(n)
+        case .bool(let b): String(b)
+        default: nil
+        }
+    }
+
+    /// A whole number, also when the provider sent it as a string (``Quirks/integer(_:)``).
+    public func int(_ key: String) -> Int? { values[key].flatMap(Quirks.integer) }
+
+    public func stringList(_ key: String) -> [String]? {
+        guard case .list(let items) = values[key] else { return nil }
+        return items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+    }
+
+    public func has(_ key: String) -> Bool {
+        if case .some(.null) = values[key] { return false }
+        return values[key] != nil
+    }
+
+    /// Keys only: values may be tokens.
+    public var description: String { "OAuthFields(\(values.keys.sorted().joined(separator: ", ")))" }
+}
+
+/// Any JSON value, decoded without Foundation's `Any` (whose booleans are numbers on Linux).
+enum JSONValue: Decodable {
+    case string(String), number(Double), bool(Bool), list([JSONValue]), object([String: JSONValue]), null
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let b = try? container.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? container.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? container.decode([JSONValue].self) {
+            self = .list(a)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    var fieldValue: OAuthFields.Value {
+        switch self {
+        case .string(let s): .string(s)
+        case .number(let n): .number(n)
+        case .bool(let b): .bool(b)
+        case .list(let items): .list(items.map(\.fieldValue))
+        case .object: .object
+        case .null: .null
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// The refresh token grant (RFC 6749 §6), rotation-aware.
+public struct RefreshGrant: Sendable {
+    public let tokenEndpoint: URL
+    public let client: OAuthClient
+    public let transport: any HTTPTransport
+    public let time: any TimeSource
+
+    public init(tokenEndpoint: URL, client: OAuthClient, transport: any HTTPTransport, time: any TimeSource) {
+        self.tokenEndpoint = tokenEndpoint
+        self.client = client
+        self.transport = transport
+        self.time = time
+    }
+
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        /// The refresh token is dead (`invalid_grant` or equivalent): only a new sign-in helps.
+        case refused(OAuthErrorResponse)
+        /// Nothing useful came back; the refresh token may still be good, so it is kept.
+        case unavailable(String)
+
+        public var description: String {
+            switch self {
+            case .refused(let error): "the identity provider refused the refresh token: \(error)"
+            case .unavailable(let why): "could not refresh: \(why)"
+            }
+        }
+    }
+
+    /// Exchanges the refresh token. The answer keeps the old refresh token when the provider did
+    /// not rotate it, and the old id token (refresh answers usually have none).
+    public func refresh(_ current: TokenSet, scopes: [String]) async throws -> TokenSet {
+        guard let refreshToken = current.refreshToken else {
+            throw Failure.refused(OAuthErrorResponse(code: "invalid_grant", description: "no refresh token is held", httpStatus: 0))
+        }
+        var fields: [(String, String)] = [("grant_type", "refresh_token"), ("refresh_token", refreshToken.reveal())]
+        let authorization = client.authenticate(&fields)
+        let response: IncomingResponse
+        do {
+            response = try await transport.send(.form(tokenEndpoint, fields, authorization: authorization))
+        } catch let error as TransportError {
+            throw Failure.unavailable(error.description)
+        }
+        switch TokenEndpointAnswer.classify(response, requestedScopes: current.scopes.isEmpty ? scopes : current.scopes, now: time.now(), isRefresh: true) {
+        case .tokens(var fresh):
+            if fresh.refreshToken == nil { fresh.refreshToken = current.refreshToken }
+            if fresh.idToken == nil { fresh.idToken = current.idToken }
+            return fresh
+        case .error(let error) where ["invalid_grant", "invalid_token", "access_denied", "unauthorized_client", "invalid_client"].contains(error.code):
+            throw Failure.refused(error)
+        case .error(let error):
+            throw Failure.unavailable(error.description)
+        case .unexpected(let response):
+            throw Failure.unavailable("\(tokenEndpoint.redactedForDisplay) answered \(response.shapeForDisplay)")
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+
+/// What a token endpoint said, in one of three shapes every caller must handle.
+public enum TokenEndpointAnswer: Sendable {
+    case tokens(TokenSet)
+    case error(OAuthErrorResponse)
+    /// Not an OAuth answer at all: an HTML page, a 500, an empty 200.
+    case unexpected(IncomingResponse)
+
+    /// - Parameter isRefresh: an empty-bodied refusal means `invalid_grant` on the refresh grant
+    ///   (``Quirks/emptyRefreshRefusal(_:)``) but says nothing on others.
+    public static func classify(
+        _ response: IncomingResponse, requestedScopes: [String], now: Date, isRefresh: Bool = false
+    ) -> TokenEndpointAnswer {
+        if let fields = OAuthFields.parse(response) {
+            if Quirks.isErrorAnswer(fields), let error = OAuthErrorResponse(fields: fields, httpStatus: response.status) {
+                return .error(error)
+            }
+            if (200..<300).contains(response.status),
+                let tokens = TokenSet.from(fields, requestedScopes: requestedScopes, now: now)
+            {
+                return .tokens(tokens)
+            }
+        }
+        if isRefresh, let refusal = Quirks.emptyRefreshRefusal(response) { return .error(refusal) }
+        return .unexpected(response)
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// A profile's state as `devicegate status` reports it. Holds no secret.
+public struct ProfileStatus: Sendable {
+    public var profile: String
+    public var provider: String
+    public var signedIn: Bool
+    public var identity: Identity?
+    public var scopes: [String]
+    public var expiresAt: Date?
+    public var hasRefreshToken: Bool
+    public var problem: String?
+    public var store: StorePosture
+
+    public struct StorePosture: Sendable {
+        public var encryption = "AES-256-GCM"
+        public var keySource: String
+        public var path: String
+    }
+
+    /// Reads the store without refreshing: `status` must not change anything.
+    public static func read(_ profile: Profile, store: TokenStore, now: Date) -> ProfileStatus {
+        var status = ProfileStatus(
+            profile: profile.name, provider: profile.provider.kind.rawValue, signedIn: false, identity: nil, scopes: [],
+            expiresAt: nil, hasRefreshToken: false, problem: nil,
+            store: StorePosture(keySource: store.key.source.label, path: store.path(for: profile.name)))
+        do {
+            guard let entry = try store.load(profile.name) else {
+                status.problem = "not signed in"
+                return status
+            }
+            status.identity = entry.identity
+            status.scopes = entry.tokens.scopes
+            status.expiresAt = entry.tokens.expiresAt
+            status.hasRefreshToken = entry.tokens.refreshToken != nil
+            if entry.issuer != profile.issuerIdentity || entry.clientID != profile.clientID {
+                status.problem = "the stored tokens belong to another provider or client than the profile now names"
+            } else if entry.tokens.isUsable(at: now, minimumTTL: 0) || status.hasRefreshToken {
+                status.signedIn = true
+            } else {
+                status.problem = "the access token expired and no refresh token is held"
+            }
+        } catch {
+            status.problem = String(describing: error)
+        }
+        return status
+    }
+
+    public var jsonObject: [String: Any] {
+        [
+            "profile": profile, "provider": provider, "signed_in": signedIn,
+            "name": identity?.name ?? NSNull(), "email": identity?.email ?? NSNull(), "username": identity?.username ?? NSNull(),
+            "scopes": scopes, "expires_at": expiresAt.map(JSONTime.string) ?? NSNull(), "has_refresh_token": hasRefreshToken,
+            "problem": problem ?? NSNull(),
+            "store": ["encryption": store.encryption, "key": store.keySource, "path": store.path],
+        ]
+    }
+}

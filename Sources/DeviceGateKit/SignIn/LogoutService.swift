@@ -1,0 +1,56 @@
+import Foundation
+
+/// Signs a profile out: revoke at the provider where it can, then delete from the store.
+public struct LogoutService: Sendable {
+    public let profile: Profile
+    public let store: TokenStore
+    public let transport: any HTTPTransport
+    public let time: any TimeSource
+
+    public init(profile: Profile, store: TokenStore, transport: any HTTPTransport, time: any TimeSource) {
+        self.profile = profile
+        self.store = store
+        self.transport = transport
+        self.time = time
+    }
+
+    public struct Report: Sendable {
+        public var profile: String
+        public var hadTokens: Bool
+        public var revocations: [RevocationOutcome]
+        public var deleted: Bool
+        /// Set when the provider could not even be asked.
+        public var providerProblem: String?
+    }
+
+    /// - Parameter revoke: false deletes locally only (`--local`).
+    public func run(revoke: Bool = true) async throws -> Report {
+        try await store.withLock(profile.name) {
+            guard let entry = try store.load(profile.name) else {
+                return Report(profile: profile.name, hadTokens: false, revocations: [], deleted: false)
+            }
+            var report = Report(profile: profile.name, hadTokens: true, revocations: [], deleted: false)
+            if revoke {
+                do {
+                    let provider = try await ProviderResolver(transport: transport).resolve(profile.provider)
+                    let client = try profile.oauthClient()
+                    var tokens = entry.tokens
+                    // Revocation may need a live access token (Glewlwyd's public clients); we hold
+                    // the lock, so refresh here rather than through the broker.
+                    if !tokens.isUsable(at: time.now(), minimumTTL: 30), tokens.refreshToken != nil, let endpoint = provider.metadata.tokenEndpoint {
+                        if let fresh = try? await RefreshGrant(tokenEndpoint: endpoint, client: client, transport: transport, time: time)
+                            .refresh(tokens, scopes: profile.scopes)
+                        {
+                            tokens = fresh
+                        }
+                    }
+                    report.revocations = await Revoker(method: provider.revocation, client: client, transport: transport).revoke(tokens)
+                } catch {
+                    report.providerProblem = String(describing: error)
+                }
+            }
+            report.deleted = try store.delete(profile.name)
+            return report
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// A whole device sign-in for one profile: code → person → tokens → identity → store, with
+/// every step announced to the notifiers.
+public struct SignInService: Sendable {
+    public let profile: Profile
+    public let store: TokenStore
+    public let transport: any HTTPTransport
+    public let time: any TimeSource
+    public let notifiers: NotifierFanout
+
+    public init(profile: Profile, store: TokenStore, transport: any HTTPTransport, time: any TimeSource, notifiers: NotifierFanout) {
+        self.profile = profile
+        self.store = store
+        self.transport = transport
+        self.time = time
+        self.notifiers = notifiers
+    }
+
+    public enum Outcome: Sendable {
+        case signedIn(StoredProfile)
+        case alreadySignedIn(StoredProfile)
+
+        public var entry: StoredProfile {
+            switch self {
+            case .signedIn(let e), .alreadySignedIn(let e): e
+            }
+        }
+    }
+
+    /// - Parameter force: start a new sign-in even when a usable token (or a working refresh
+    ///   token) is held.
+    public func run(force: Bool = false) async throws -> Outcome {
+        if !force, let entry = try await usableEntry() {
+            await notifiers.send(.alreadySignedIn(profile: profile.name, identity: entry.identity, expiresAt: entry.tokens.expiresAt))
+            return .alreadySignedIn(entry)
+        }
+        do {
+            return .signedIn(try await signIn())
+        } catch is CancellationError {
+            await notifiers.send(.failed(profile: profile.name, message: "cancelled"))
+            throw CancellationError()
+        } catch let error as DeviceFlowError {
+            switch error {
+            case .declined(let message): await notifiers.send(.declined(profile: profile.name, message: message))
+            case .expired: await notifiers.send(.expired(profile: profile.name))
+            default: await notifiers.send(.failed(profile: profile.name, message: error.description))
+            }
+            throw error
+        } catch {
+            await notifiers.send(.failed(profile: profile.name, message: String(describing: error)))
+            throw error
+        }
+    }
+
+    func usableEntry() async throws -> StoredProfile? {
+        let broker = TokenBroker(profile: profile, store: store, transport: transport, time: time)
+        do {
+            return try await broker.validEntry()
+        } catch is BrokerError {
+            return nil
+        }
+    }
+
+    func signIn() async throws -> StoredProfile {
+        let provider = try await ProviderResolver(transport: transport).resolve(profile.provider)
+        let flow = DeviceFlow(
+            deviceAuthorizationEndpoint: try provider.deviceAuthorizationEndpoint(), tokenEndpoint: try provider.tokenEndpoint(),
+            client: try profile.oauthClient(), transport: transport, time: time)
+        let code = try await flow.requestCode(scopes: profile.scopes, extra: profile.extraParameters)
+        await notifiers.send(
+            .codeIssued(
+                .init(
+                    profile: profile.name, provider: provider.displayName, scopes: profile.scopes, userCode: code.userCode,
+                    verificationURI: code.verificationURI, verificationURIComplete: code.verificationURIComplete,
+                    expiresAt: code.expiresAt, expiresIn: code.expiresIn, interval: code.interval, message: code.message)))
+        let name = profile.name
+        let fanout = notifiers
+        let tokens = try await flow.waitForTokens(code, requestedScopes: profile.scopes) { progress in
+            switch progress {
+            case .pending: break
+            case .slowedDown(let interval):
+                await fanout.send(.warning(profile: name, message: "the identity provider asked to poll more slowly; now every \(interval) s"))
+            case .clockDrift(let percent):
+                await fanout.send(
+                    .warning(profile: name, message: "slow_down came again although polling waited \(percent)% longer than asked: this machine's clock seems to drift (common in VMs and WSL)"))
+            case .transientFailure(let reason, let retryIn):
+                await fanout.send(.warning(profile: name, message: "\(reason); retrying in \(Int(retryIn.rounded())) s"))
+            }
+        }
+        let (identity, _) = await IdentityResolver(transport: transport, time: time).resolve(tokens, provider: provider, clientID: profile.clientID)
+        let entry = StoredProfile(
+            profile: profile.name, issuer: profile.issuerIdentity, clientID: profile.clientID, tokens: tokens, identity: identity,
+            updatedAt: time.now())
+        try await store.withLock(profile.name) { try store.save(entry) }
+        await notifiers.send(.signedIn(.init(profile: profile.name, identity: identity, scopes: tokens.scopes, expiresAt: tokens.expiresAt)))
+        return entry
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// File operations with the guarantees the store promises: private modes, and writes that are
+/// either wholly there or not at all.
+enum SecureFile {
+    /// Creates the directory 0700 if missing; refuses one that others can reach.
+    static func ensurePrivateDirectory(_ path: String) throws {
+        var info = stat()
+        if stat(path, &info) != 0 {
+            guard errno == ENOENT else { throw StoreError.io(path: path, operation: "inspect", errno: errno) }
+            let parent = (path as NSString).deletingLastPathComponent
+            if !parent.isEmpty, parent != path {
+                try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            }
+            if mkdir(path, 0o700) != 0, errno != EEXIST { throw StoreError.io(path: path, operation: "create", errno: errno) }
+            return
+        }
+        try requirePrivate(path, info: info, isDirectory: true)
+    }
+
+    /// ssh's rule: no group or other permission bits.
+    static func requirePrivate(_ path: String, info: stat? = nil, isDirectory: Bool = false) throws {
+        var st = stat()
+        if let info { st = info } else if stat(path, &st) != 0 {
+            throw StoreError.io(path: path, operation: "inspect", errno: errno)
+        }
+        let mode = st.st_mode & 0o777
+        if mode & 0o077 != 0 {
+            throw StoreError.insecurePermissions(
+                path: path, mode: String(mode, radix: 8), fix: "chmod \(isDirectory ? "700" : "600") \(path)")
+        }
+    }
+
+    static func read(_ path: String) throws -> Data? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw StoreError.io(path: path, operation: "open", errno: errno)
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw StoreError.io(path: path, operation: "inspect", errno: errno) }
+        try requirePrivate(path, info: st)
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StoreError.io(path: path, operation: "read", errno: errno)
+            }
+            if n == 0 { break }
+            data.append(contentsOf: buffer[0..<n])
+        }
+        return data
+    }
+
+    /// Temp file in the same directory, fsync, rename over the target, fsync the directory:
+    /// a crash or a cancelled task leaves the old file or the new one, never half of either.
+    static func writeAtomically(_ data: Data, to path: String, exclusive: Bool = false) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        let temp = "\(directory)/.\(name).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError.io(path: temp, operation: "create", errno: errno) }
+        var ok = false
+        defer { if !ok { unlink(temp) } }
+        do {
+            defer { close(fd) }
+            try data.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw StoreError.io(path: temp, operation: "write", errno: errno)
+                    }
+                    offset += n
+                }
+            }
+            guard fsync(fd) == 0 else { throw StoreError.io(path: temp, operation: "sync", errno: errno) }
+        }
+        if exclusive {
+            // Create-if-absent, atomically: link fails when the target exists.
+            guard link(temp, path) == 0 else { throw StoreError.io(path: path, operation: "create", errno: errno) }
+            unlink(temp)
+        } else {
+            guard rename(temp, path) == 0 else { throw StoreError.io(path: path, operation: "replace", errno: errno) }
+        }
+        ok = true
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    static func remove(_ path: String) throws -> Bool {
+        if unlink(path) == 0 { return true }
+        if errno == ENOENT { return false }
+        throw StoreError.io(path: path, operation: "delete", errno: errno)
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import DeviceGateKit
+
+@main
+struct DeviceGate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devicegate",
+        abstract: "Sign an agent in with the OAuth device flow and hand it tokens, never the person's password.",
+        discussion: """
+            A person approves each sign-in on their own phone or laptop (with MFA); devicegate keeps the
+            tokens encrypted, refreshes them, and hands out valid access tokens.
+
+            Getting started:
+              devicegate providers                 # what each provider needs in config.toml
+              devicegate login work                # shows a link, a code and a QR code; waits for approval
+              devicegate token work                # prints a valid access token (refreshed if needed)
+              devicegate status                    # who is signed in, until when
+              devicegate logout work               # revokes at the provider, deletes locally
+
+            Files: config in $XDG_CONFIG_HOME/devicegate/config.toml (--config, DEVICEGATE_CONFIG);
+            tokens in $XDG_DATA_HOME/devicegate (--data-dir, DEVICEGATE_DATA_DIR), encrypted with the key
+            in DEVICEGATE_KEY_FILE or a generated store.key beside them.
+
+            Exit codes: 0 ok · 1 other error · 2 sign-in declined, expired or failed · 3 sign-in needed ·
+            64 usage error · 78 configuration error · 130 interrupted.
+            """,
+        version: DeviceGateVersion.current,
+        subcommands: [Login.self, Token.self, Status.self, Logout.self, Doctor.self, Providers.self]
+    )
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import DeviceGateKit
+import Foundation
+
+struct Doctor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the config, the store and each provider, and say what is wrong.",
+        discussion: """
+            Parses the config (naming the line at fault), opens the store (directory and key
+            permissions, key source), and for each profile checks the client secret, resolves the
+            provider (discovery for oidc), asks whether it offers the device sign-in, and reads the
+            stored entry.
+
+            Exit codes: 0 nothing failed (warnings allowed) · 1 something failed.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print the checks as JSON.")
+    var json = false
+
+    func run() async throws {
+        let checks = await DeviceGateKit.Doctor().run(configPath: global.config, dataDir: global.dataDir)
+        if json {
+            let data = try JSONSerialization.data(
+                withJSONObject: checks.map { ["level": $0.level.rawValue, "subject": $0.subject, "detail": $0.detail] },
+                options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for check in checks {
+                let mark = switch check.level {
+                case .ok: "✓"
+                case .warning: "!"
+                case .failure: "✗"
+                }
+                print("\(mark) \(check.subject): \(check.detail)")
+            }
+        }
+        if checks.contains(where: { $0.level == .failure }) { throw ExitCode(Exit.failed) }
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import DeviceGateKit
+import Foundation
+
+struct Login: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sign a profile in with the device flow.",
+        discussion: """
+            Shows a link and a short code (and a QR code) on stderr; the person opens the link on any
+            device, signs in there with their password and MFA, and approves. devicegate polls the
+            identity provider until then, stores the tokens encrypted and says who signed in.
+
+            If the profile already holds a usable token (or a refresh token that still works), nothing
+            new is started; --force starts a new sign-in anyway.
+
+            Examples:
+              devicegate login work
+              devicegate login work --json | jq -r 'select(.event=="device_code") | .user_code'
+
+            Exit codes: 0 signed in (or already) · 2 declined, expired or failed · 78 config error.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The profile to sign in (default: the only or the default profile).")
+    var profile: String?
+
+    @Flag(help: "Start a new sign-in even when already signed in.")
+    var force = false
+
+    @Flag(help: "Also write one JSON event per line on stdout (device_code, signed_in, failed, …).")
+    var json = false
+
+    @Option(name: .customLong("notify"), help: ArgumentHelp("Where to send the code (repeatable): console. Default: the profile's `notify`.", valueName: "name"))
+    var notify: [String] = []
+
+    @Flag(help: "Do not draw the QR code on the console.")
+    var noQR = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let workspace = try global.workspace()
+            let profile = try workspace.profile(profile)
+            let store = try workspace.store()
+            var notifiers = try Notifiers.make(notify.isEmpty ? profile.notifiers : notify, showQR: !noQR)
+            if json { notifiers.append(JSONLinesNotifier()) }
+            let service = SignInService(
+                profile: profile, store: store, transport: workspace.transport, time: workspace.time, notifiers: NotifierFanout(notifiers))
+            let task = Task { try await service.run(force: force) }
+            let signals = cancelOnSignals(task)
+            defer { signals.forEach { $0.cancel() } }
+            _ = try await task.value
+        }
+    }
+}
+
+enum Notifiers {
+    static let available = ["console"]
+
+    static func make(_ names: [String], showQR: Bool) throws -> [any SignInNotifier] {
+        try names.map { name in
+            switch name {
+            case "console": ConsoleNotifier(showQR: showQR)
+            default:
+                throw ValidationError("unknown notifier \"\(name)\"; available: \(available.joined(separator: ", "))")
+            }
+        }
+    }
+}

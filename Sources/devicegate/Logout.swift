@@ -1,0 +1,53 @@
+import ArgumentParser
+import DeviceGateKit
+import Foundation
+
+struct Logout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Revoke a profile's tokens at the provider and delete them from the store.",
+        discussion: """
+            Revokes the refresh token and the access token where the provider offers revocation
+            (RFC 7009; GitHub's token API), then deletes the local entry, and says what was revoked
+            and what could not be. Microsoft has no revocation endpoint for these tokens: there the
+            tokens are deleted locally and expire on their own.
+
+            Exit codes: 0 done (also when nothing was stored) · 1 revocation incomplete · 78 config error.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The profile (default: the only or the default profile).")
+    var profile: String?
+
+    @Flag(help: "Delete locally without contacting the provider.")
+    var local = false
+
+    @Flag(help: "Print the outcome as JSON.")
+    var json = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let workspace = try global.workspace()
+            let profile = try workspace.profile(profile)
+            let service = LogoutService(profile: profile, store: try workspace.store(), transport: workspace.transport, time: workspace.time)
+            let report = try await service.run(revoke: !local)
+            let complete = local || (report.providerProblem == nil && report.revocations.allSatisfy(\.revoked))
+            if json {
+                printJSON([
+                    "profile": report.profile, "had_tokens": report.hadTokens, "deleted": report.deleted,
+                    "revoked": report.revocations.map { ["token": $0.token, "revoked": $0.revoked, "detail": $0.detail] },
+                    "problem": report.providerProblem ?? NSNull(),
+                ])
+            } else if !report.hadTokens {
+                StandardError.write("\(report.profile): nothing stored; already signed out.")
+            } else {
+                for outcome in report.revocations {
+                    StandardError.write("\(outcome.revoked ? "✓" : "✗") \(outcome.token): \(outcome.detail)")
+                }
+                if let problem = report.providerProblem { StandardError.write("✗ could not revoke at the provider: \(problem)") }
+                StandardError.write("✓ deleted the stored tokens for \(report.profile)")
+            }
+            if report.hadTokens && !complete { throw ExitCode(Exit.failed) }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import DeviceGateKit
+import Foundation
+
+struct Providers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the provider presets and what each needs in a profile.",
+        discussion: """
+            A profile in config.toml names one of these as `provider`, plus `client_id` and `scopes`:
+
+              [profiles.work]
+              provider = "microsoft"
+              tenant = "organizations"
+              client_id = "00000000-0000-0000-0000-000000000000"
+              scopes = ["openid", "profile", "email", "offline_access", "Mail.Read"]
+
+            Secrets never go inline: use client_secret_env = "VAR" or client_secret_file = "/path".
+            Any endpoint can be set explicitly (device_authorization_endpoint, token_endpoint,
+            revocation_endpoint, userinfo_endpoint, jwks_uri).
+            """)
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        if json {
+            let items = ProviderKind.allCases.map { ["name": $0.rawValue, "display_name": $0.displayName, "settings": $0.settings, "notes": $0.notes] as [String: Any] }
+            let data = try JSONSerialization.data(withJSONObject: items, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        for kind in ProviderKind.allCases {
+            print("\(kind.rawValue) — \(kind.displayName)")
+            for setting in kind.settings { print("    \(setting)") }
+            print("    \(kind.notes)\n")
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import DeviceGateKit
+import Foundation
+
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a valid access token for a profile, refreshing it first if needed.",
+        discussion: """
+            Only the token goes to stdout, so it can be captured; everything else goes to stderr.
+            Prefer `devicegate exec` or the gateway where you can: a token printed into an agent's
+            context can be leaked by that agent.
+
+            Examples:
+              curl -H "Authorization: Bearer $(devicegate token work)" https://graph.microsoft.com/v1.0/me
+              devicegate token work --min-ttl 900     # at least 15 minutes of validity left
+
+            Exit codes: 0 ok · 3 sign-in needed (run `devicegate login`) · 1 refresh failed · 78 config error.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The profile (default: the only or the default profile).")
+    var profile: String?
+
+    @Option(help: ArgumentHelp("Refresh unless the token is valid for at least this many seconds (default: the profile's min_ttl, 300).", valueName: "seconds"))
+    var minTTL: Int?
+
+    func validate() throws {
+        if let minTTL, minTTL < 0 { throw ValidationError("--min-ttl must be 0 or more") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let workspace = try global.workspace()
+            let profile = try workspace.profile(profile)
+            let token = try await workspace.broker(for: profile, store: try workspace.store()).accessToken(minimumTTL: minTTL)
+            FileHandle.standardOutput.write(Data((token.reveal() + "\n").utf8))
+        }
+    }
+}
