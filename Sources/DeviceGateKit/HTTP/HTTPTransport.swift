@@ -45,7 +45,7 @@ public struct AsyncHTTPTransport: HTTPTransport {
     public let maximumBodyBytes: Int
     public let timeout: TimeAmount
 
-    public init(maximumBodyBytes: Int = 2 << 20, timeout: TimeAmount = .seconds(45)) {
+    public init(maximumBodyBytes: Int = 2 << 20, timeout: TimeAmount = .seconds(20)) {
         self.maximumBodyBytes = maximumBodyBytes
         self.timeout = timeout
     }
