@@ -28,11 +28,12 @@ struct Doctor: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         } else {
             for check in checks {
-                let mark = switch check.level {
-                case .ok: "✓"
-                case .warning: "!"
-                case .failure: "✗"
-                }
+                let mark =
+                    switch check.level {
+                    case .ok: "✓"
+                    case .warning: "!"
+                    case .failure: "✗"
+                    }
                 print("\(mark) \(check.subject): \(check.detail)")
             }
         }

@@ -31,7 +31,9 @@ struct Login: AsyncParsableCommand {
     @Flag(help: "Also write one JSON event per line on stdout (device_code, signed_in, failed, …).")
     var json = false
 
-    @Option(name: .customLong("notify"), help: ArgumentHelp("Where to send the code (repeatable): console. Default: the profile's `notify`.", valueName: "name"))
+    @Option(
+        name: .customLong("notify"),
+        help: ArgumentHelp("Where to send the code (repeatable): console. Default: the profile's `notify`.", valueName: "name"))
     var notify: [String] = []
 
     @Flag(help: "Do not draw the QR code on the console.")

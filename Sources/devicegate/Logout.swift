@@ -29,7 +29,8 @@ struct Logout: AsyncParsableCommand {
         try await reportingErrors {
             let workspace = try global.workspace()
             let profile = try workspace.profile(profile)
-            let service = LogoutService(profile: profile, store: try workspace.store(), transport: workspace.transport, time: workspace.time)
+            let service = LogoutService(
+                profile: profile, store: try workspace.store(), transport: workspace.transport, time: workspace.time)
             let report = try await service.run(revoke: !local)
             let complete = local || (report.providerProblem == nil && report.revocations.allSatisfy(\.revoked))
             if json {

@@ -24,7 +24,9 @@ struct Providers: AsyncParsableCommand {
 
     func run() async throws {
         if json {
-            let items = ProviderKind.allCases.map { ["name": $0.rawValue, "display_name": $0.displayName, "settings": $0.settings, "notes": $0.notes] as [String: Any] }
+            let items = ProviderKind.allCases.map {
+                ["name": $0.rawValue, "display_name": $0.displayName, "settings": $0.settings, "notes": $0.notes] as [String: Any]
+            }
             let data = try JSONSerialization.data(withJSONObject: items, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
             return

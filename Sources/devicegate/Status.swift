@@ -29,7 +29,8 @@ struct Status: AsyncParsableCommand {
             let statuses = profiles.map { ProfileStatus.read($0, store: store, now: workspace.time.now()) }
             if json {
                 let objects = statuses.map(\.jsonObject)
-                let data = try JSONSerialization.data(withJSONObject: profile == nil ? objects as Any : objects[0], options: [.sortedKeys, .withoutEscapingSlashes])
+                let data = try JSONSerialization.data(
+                    withJSONObject: profile == nil ? objects as Any : objects[0], options: [.sortedKeys, .withoutEscapingSlashes])
                 print(String(decoding: data, as: UTF8.self))
             } else {
                 print(statuses.map { Self.text($0, now: workspace.time.now()) }.joined(separator: "\n"))
@@ -39,14 +40,21 @@ struct Status: AsyncParsableCommand {
     }
 
     static func text(_ s: ProfileStatus, now: Date) -> String {
-        var lines = ["\(s.profile) (\(s.provider)): " + (s.signedIn ? "signed in" + (s.identity.map { " as \($0.displayName)" } ?? "") : "not signed in")]
+        var lines = [
+            "\(s.profile) (\(s.provider)): "
+                + (s.signedIn ? "signed in" + (s.identity.map { " as \($0.displayName)" } ?? "") : "not signed in")
+        ]
         if let problem = s.problem { lines.append("  problem:  \(problem)") }
         if !s.scopes.isEmpty { lines.append("  scopes:   \(s.scopes.joined(separator: " "))") }
         if let expiry = s.expiresAt {
             let left = Int(expiry.timeIntervalSince(now))
-            lines.append("  token:    " + (left > 0 ? "valid for \(Duration(left))" : "expired \(Duration(-left)) ago") + " (until \(JSONTime.string(expiry)))")
+            lines.append(
+                "  token:    " + (left > 0 ? "valid for \(Duration(left))" : "expired \(Duration(-left)) ago")
+                    + " (until \(JSONTime.string(expiry)))")
         }
-        if s.identity != nil || s.hasRefreshToken { lines.append("  refresh:  " + (s.hasRefreshToken ? "refresh token held" : "no refresh token")) }
+        if s.identity != nil || s.hasRefreshToken {
+            lines.append("  refresh:  " + (s.hasRefreshToken ? "refresh token held" : "no refresh token"))
+        }
         lines.append("  store:    \(s.store.encryption), \(s.store.keySource)")
         lines.append("            \(s.store.path)")
         return lines.joined(separator: "\n")

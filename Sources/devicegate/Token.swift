@@ -22,7 +22,10 @@ struct Token: AsyncParsableCommand {
     @Argument(help: "The profile (default: the only or the default profile).")
     var profile: String?
 
-    @Option(help: ArgumentHelp("Refresh unless the token is valid for at least this many seconds (default: the profile's min_ttl, 300).", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Refresh unless the token is valid for at least this many seconds (default: the profile's min_ttl, 300).", valueName: "seconds")
+    )
     var minTTL: Int?
 
     func validate() throws {

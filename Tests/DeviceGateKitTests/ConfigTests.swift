@@ -64,8 +64,12 @@ import Testing
         #expect(error("[profiles.w]\nprovider = \"google\"\nclient_id = \"c\"\n").contains("requires the client secret"))
         #expect(error("[profiles.w]\nprovider = \"okta\"\n").contains("needs `client_id`"))
         #expect(error("[profiles.w]\nprovider = \"azure\"\nclient_id = \"c\"\n").contains("unknown provider \"azure\""))
-        #expect(error("[profiles.w]\nprovider = \"oidc\"\nissuer = \"https://x\"\nclient_id = \"c\"\nmin_ttl = \"5m\"\n").contains("min_ttl must be a whole number"))
-        #expect(error("[profiles.w]\nprovider = \"oidc\"\nissuer = \"https://x\"\nclient_id = \"c\"\nscopes = [1]\n").contains("must hold only strings"))
+        #expect(
+            error("[profiles.w]\nprovider = \"oidc\"\nissuer = \"https://x\"\nclient_id = \"c\"\nmin_ttl = \"5m\"\n").contains(
+                "min_ttl must be a whole number"))
+        #expect(
+            error("[profiles.w]\nprovider = \"oidc\"\nissuer = \"https://x\"\nclient_id = \"c\"\nscopes = [1]\n").contains(
+                "must hold only strings"))
     }
 
     @Test func theMissingSettingErrorPointsAtTheProfileTable() {
@@ -87,7 +91,8 @@ import Testing
 
     @Test func choosingAProfileExplainsAmbiguity() throws {
         let config = try loader.parse(
-            "[profiles.a]\nprovider = \"github\"\nclient_id = \"c\"\n[profiles.b]\nprovider = \"github\"\nclient_id = \"c\"\n", path: "c.toml")
+            "[profiles.a]\nprovider = \"github\"\nclient_id = \"c\"\n[profiles.b]\nprovider = \"github\"\nclient_id = \"c\"\n",
+            path: "c.toml")
         #expect { _ = try config.profile(named: nil) } throws: { "\($0)".contains("several profiles are configured (a, b)") }
         #expect { _ = try config.profile(named: "zz") } throws: { "\($0)".contains("known profiles: a, b") }
         #expect { _ = try DeviceGateConfig().profile(named: nil) } throws: { "\($0)".contains("no profiles are configured") }
@@ -102,15 +107,22 @@ import Testing
     }
 
     @Test func pathsFollowXDGAndOverrides() {
-        let xdg = Paths(configOverride: nil, dataDirOverride: nil, environment: ["HOME": "/home/a", "XDG_DATA_HOME": "/d", "XDG_CONFIG_HOME": "/c"])
+        let xdg = Paths(
+            configOverride: nil, dataDirOverride: nil, environment: ["HOME": "/home/a", "XDG_DATA_HOME": "/d", "XDG_CONFIG_HOME": "/c"])
         #expect(xdg.configFile == "/c/devicegate/config.toml")
         #expect(xdg.dataDirectory == "/d/devicegate")
         let plain = Paths(configOverride: nil, dataDirOverride: nil, environment: ["HOME": "/home/a"])
         #expect(plain.dataDirectory == "/home/a/.local/share/devicegate")
-        let env = Paths(configOverride: nil, dataDirOverride: nil, environment: ["HOME": "/h", "DEVICEGATE_DATA_DIR": "/x", "DEVICEGATE_CONFIG": "/y.toml", "DEVICEGATE_KEY_FILE": "/run/secrets/k"])
+        let env = Paths(
+            configOverride: nil, dataDirOverride: nil,
+            environment: [
+                "HOME": "/h", "DEVICEGATE_DATA_DIR": "/x", "DEVICEGATE_CONFIG": "/y.toml", "DEVICEGATE_KEY_FILE": "/run/secrets/k",
+            ])
         #expect(env.dataDirectory == "/x")
         #expect(env.configFile == "/y.toml" && env.configExplicit)
         #expect(env.keyFile == "/run/secrets/k")
-        #expect(Paths(configOverride: "/flag.toml", dataDirOverride: "/flag", environment: ["DEVICEGATE_DATA_DIR": "/x"]).dataDirectory == "/flag")
+        #expect(
+            Paths(configOverride: "/flag.toml", dataDirOverride: "/flag", environment: ["DEVICEGATE_DATA_DIR": "/x"]).dataDirectory
+                == "/flag")
     }
 }

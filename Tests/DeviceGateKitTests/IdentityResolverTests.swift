@@ -28,7 +28,9 @@ import Testing
         }
     }
 
-    func resolve(_ claims: (FakeIdentityProvider) -> Claims, signer: Signer = Signer(), servedBy: Signer? = nil) async throws -> (Identity?, [String]) {
+    func resolve(_ claims: (FakeIdentityProvider) -> Claims, signer: Signer = Signer(), servedBy: Signer? = nil) async throws -> (
+        Identity?, [String]
+    ) {
         let idp = try await FakeIdentityProvider.start()
         defer { Task { await idp.stop() } }
         idp.update { $0.jwks = (servedBy ?? signer).jwks }
@@ -36,11 +38,14 @@ import Testing
         let idToken = try await signer.sign(claims(idp))
         let provider = try await ProviderResolver(transport: AsyncHTTPTransport.shared).resolve(idp.profile().provider)
         let tokens = TokenSet(accessToken: Secret(FakeIdentityProvider.accessToken(1)), idToken: Secret(idToken), obtainedAt: Date())
-        return await IdentityResolver(transport: AsyncHTTPTransport.shared, time: SystemTimeSource()).resolve(tokens, provider: provider, clientID: "agent-cli")
+        return await IdentityResolver(transport: AsyncHTTPTransport.shared, time: SystemTimeSource()).resolve(
+            tokens, provider: provider, clientID: "agent-cli")
     }
 
     static func claims(iss: String, aud: String = "agent-cli", exp: Date = Date().addingTimeInterval(600)) -> Claims {
-        Claims(iss: .init(value: iss), sub: "u-1", aud: .init(value: [aud]), exp: .init(value: exp), name: "Alice Token", email: "alice@token.test")
+        Claims(
+            iss: .init(value: iss), sub: "u-1", aud: .init(value: [aud]), exp: .init(value: exp), name: "Alice Token",
+            email: "alice@token.test")
     }
 
     @Test func aVerifiedIDTokenNamesTheUser() async throws {

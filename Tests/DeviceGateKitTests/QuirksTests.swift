@@ -9,7 +9,10 @@ import Testing
     }
 
     @Test func githubFormEncodedAnswerIsReadByContentType() {
-        let fields = Quirks.decodeBody(response(200, "application/x-www-form-urlencoded", "device_code=abc&expires_in=900&interval=5&user_code=WDJB-MJHT&verification_uri=https%3A%2F%2Fgithub.com%2Flogin%2Fdevice"))
+        let fields = Quirks.decodeBody(
+            response(
+                200, "application/x-www-form-urlencoded",
+                "device_code=abc&expires_in=900&interval=5&user_code=WDJB-MJHT&verification_uri=https%3A%2F%2Fgithub.com%2Flogin%2Fdevice"))
         #expect(fields?.string("verification_uri") == "https://github.com/login/device")
         #expect(fields?.int("expires_in") == 900)
     }
@@ -46,12 +49,14 @@ import Testing
     }
 
     @Test func googlesVerificationURLIsTheVerificationURI() {
-        let fields = OAuthFields.parseJSON(Data(#"{"device_code":"d","user_code":"U","verification_url":"https://www.google.com/device"}"#.utf8))!
+        let fields = OAuthFields.parseJSON(
+            Data(#"{"device_code":"d","user_code":"U","verification_url":"https://www.google.com/device"}"#.utf8))!
         #expect(Quirks.verificationURI(fields) == "https://www.google.com/device")
     }
 
     @Test func githubsHTTP200WithAnErrorIsAnError() {
-        let answer = TokenEndpointAnswer.classify(response(200, "application/json", #"{"error":"authorization_pending"}"#), requestedScopes: [], now: Date())
+        let answer = TokenEndpointAnswer.classify(
+            response(200, "application/json", #"{"error":"authorization_pending"}"#), requestedScopes: [], now: Date())
         guard case .error(let e) = answer else { Issue.record("expected an error, got \(answer)"); return }
         #expect(e.code == "authorization_pending")
     }
@@ -90,6 +95,6 @@ import Testing
 
     @Test func formEncodingEscapesEverythingButUnreserved() {
         #expect(FormEncoding.encode([("scope", "a b&c=d+e/f")]) == "scope=a%20b%26c%3Dd%2Be%2Ff")
-        #expect(FormEncoding.decode("a=b+c&d=%2B") .map { "\($0.0)=\($0.1)" } == ["a=b c", "d=+"])
+        #expect(FormEncoding.decode("a=b+c&d=%2B").map { "\($0.0)=\($0.1)" } == ["a=b c", "d=+"])
     }
 }

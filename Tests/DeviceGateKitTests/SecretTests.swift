@@ -23,12 +23,14 @@ import Testing
 
     @Test func requestsAndResponsesDoNotPrintCredentials() {
         let request = OutgoingRequest.form(
-            URL(string: "https://idp.test/token?code=abc")!, [("refresh_token", "rt-secret")], authorization: Secret("Basic Y2xpOnNlY3JldA=="))
+            URL(string: "https://idp.test/token?code=abc")!, [("refresh_token", "rt-secret")],
+            authorization: Secret("Basic Y2xpOnNlY3JldA=="))
         let texts = ["\(request)", String(reflecting: request)]
         for text in texts {
             #expect(!text.contains("rt-secret") && !text.contains("Y2xpOnNlY3JldA") && !text.contains("code=abc"), "leaked: \(text)")
         }
-        let response = IncomingResponse(status: 200, headers: [("Content-Type", "application/json")], body: Data(#"{"access_token":"at-secret"}"#.utf8))
+        let response = IncomingResponse(
+            status: 200, headers: [("Content-Type", "application/json")], body: Data(#"{"access_token":"at-secret"}"#.utf8))
         var dumped = ""
         dump(response, to: &dumped)
         for text in ["\(response)", String(reflecting: response), dumped] {

@@ -17,7 +17,9 @@ import Testing
     }
 
     static func leaked(_ output: String) -> [String] {
-        let secrets = [FakeIdentityProvider.deviceCode] + (1...4).flatMap { [FakeIdentityProvider.accessToken($0), FakeIdentityProvider.refreshToken($0)] }
+        let secrets =
+            [FakeIdentityProvider.deviceCode]
+            + (1...4).flatMap { [FakeIdentityProvider.accessToken($0), FakeIdentityProvider.refreshToken($0)] }
         return secrets.filter(output.contains)
     }
 
@@ -60,7 +62,12 @@ import Testing
     @Test func aDeclinedSignInIsAnnouncedAndStoresNothing() async throws {
         let server = try await LoopbackServer.start { request in
             request.path == "/device"
-                ? .json(200, ["device_code": FakeIdentityProvider.deviceCode, "user_code": "U-1", "verification_uri": "https://x/device", "expires_in": 60])
+                ? .json(
+                    200,
+                    [
+                        "device_code": FakeIdentityProvider.deviceCode, "user_code": "U-1", "verification_uri": "https://x/device",
+                        "expires_in": 60,
+                    ])
                 : .json(400, ["error": "access_denied", "error_description": "The user said no"])
         }
         let dir = TemporaryDirectory()
@@ -70,7 +77,9 @@ import Testing
         }
         let profile = Profile(
             name: "work",
-            provider: ProviderSettings(kind: .oidc, issuer: server.baseURL.absoluteString, endpoints: ProviderMetadata(deviceAuthorizationEndpoint: server.url("/device"), tokenEndpoint: server.url("/token"))),
+            provider: ProviderSettings(
+                kind: .oidc, issuer: server.baseURL.absoluteString,
+                endpoints: ProviderMetadata(deviceAuthorizationEndpoint: server.url("/device"), tokenEndpoint: server.url("/token"))),
             clientID: "c", scopes: ["openid"])
         let capture = Capture()
         let store = try TokenStore(directory: dir.path, keyFile: nil)

@@ -26,7 +26,8 @@ import Testing
                 StoredProfile(
                     profile: profile.name, issuer: profile.issuerIdentity, clientID: profile.clientID,
                     tokens: TokenSet(
-                        accessToken: Secret(FakeIdentityProvider.accessToken(1)), refreshToken: Secret(FakeIdentityProvider.refreshToken(1)),
+                        accessToken: Secret(FakeIdentityProvider.accessToken(1)),
+                        refreshToken: Secret(FakeIdentityProvider.refreshToken(1)),
                         scopes: ["openid"], expiresAt: time.now().addingTimeInterval(remaining), obtainedAt: time.now()),
                     identity: nil, updatedAt: time.now()))
         }

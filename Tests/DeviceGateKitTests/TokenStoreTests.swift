@@ -4,13 +4,16 @@ import Foundation
 import Testing
 
 @Suite struct TokenStoreTests {
-    static func entry(_ profile: String = "work", access: String = "access-token-AAAA", refresh: String? = "refresh-token-BBBB") -> StoredProfile {
+    static func entry(_ profile: String = "work", access: String = "access-token-AAAA", refresh: String? = "refresh-token-BBBB")
+        -> StoredProfile
+    {
         StoredProfile(
             profile: profile, issuer: "https://idp.test", clientID: "cli",
             tokens: TokenSet(
                 accessToken: Secret(access), refreshToken: refresh.map(Secret.init), idToken: Secret("id-token-CCCC"), scopes: ["openid"],
                 expiresAt: Date(timeIntervalSince1970: 1_900_000_000), obtainedAt: Date(timeIntervalSince1970: 1_800_000_000)),
-            identity: Identity(subject: "s", name: "Alice", email: "a@x.test", source: "id_token"), updatedAt: Date(timeIntervalSince1970: 1_800_000_000))
+            identity: Identity(subject: "s", name: "Alice", email: "a@x.test", source: "id_token"),
+            updatedAt: Date(timeIntervalSince1970: 1_800_000_000))
     }
 
     func mode(_ path: String) -> Int {
@@ -98,7 +101,8 @@ import Testing
         chmod(store.path(for: "work"), 0o640)
         #expect { _ = try store.load("work") } throws: { "\($0)".contains("mode 640") }
 
-        try FileManager.default.createDirectory(atPath: dir.file("open"), withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: dir.file("open"), withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
         #expect { _ = try TokenStore(directory: dir.file("open"), keyFile: nil) } throws: { "\($0)".contains("chmod 700") }
     }
 
@@ -108,14 +112,18 @@ import Testing
         let store = try TokenStore(directory: dir.path, keyFile: nil)
         try store.save(Self.entry())
         try FileManager.default.removeItem(atPath: dir.file("store.key"))
-        #expect { _ = try TokenStore(directory: dir.path, keyFile: nil) } throws: { "\($0)".contains("store key") && "\($0)".contains("work") }
+        #expect { _ = try TokenStore(directory: dir.path, keyFile: nil) } throws: {
+            "\($0)".contains("store key") && "\($0)".contains("work")
+        }
         #expect(!FileManager.default.fileExists(atPath: dir.file("store.key")))
     }
 
     @Test func aKeyFileThatIsMissingOrTooShortIsExplained() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        #expect { _ = try TokenStore(directory: dir.file("s"), keyFile: dir.file("nope.key")) } throws: { "\($0)".contains("DEVICEGATE_KEY_FILE") }
+        #expect { _ = try TokenStore(directory: dir.file("s"), keyFile: dir.file("nope.key")) } throws: {
+            "\($0)".contains("DEVICEGATE_KEY_FILE")
+        }
         let short = dir.write("short.key", "tooshort")
         #expect { _ = try TokenStore(directory: dir.file("s"), keyFile: short) } throws: { "\($0)".contains("at least 32") }
     }
@@ -157,14 +165,20 @@ import Testing
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let store = try TokenStore(directory: dir.path, keyFile: nil)
+        let marker = dir.file("released")
+        // Another process (util-linux flock) takes the lock, says so, and writes the marker
+        // just before it lets go.
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = [store.lockPath(for: "work"), "sleep", "1.5"]
+        holder.arguments = [store.lockPath(for: "work"), "-c", "echo locked; sleep 0.5; touch \(marker)"]
+        let out = Pipe()
+        holder.standardOutput = out
         try holder.run()
-        try await Task.sleep(nanoseconds: 300_000_000)
-        let started = Date()
-        try await store.withLock("work") {}
-        #expect(Date().timeIntervalSince(started) > 0.8)
+        _ = out.fileHandleForReading.availableData  // blocks until "locked"
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        try await store.withLock("work") {
+            #expect(FileManager.default.fileExists(atPath: marker), "got the lock while another process held it")
+        }
         holder.waitUntilExit()
     }
 

@@ -48,15 +48,24 @@ public final class FakeIdentityProvider: Sendable {
         let server = try await LoopbackServer.start { request in
             switch request.path {
             case "/device":
-                return .json(200, ["device_code": deviceCode, "user_code": "WXYZ-2345", "verification_uri": "https://idp.test/device", "expires_in": 600, "interval": 1])
+                return .json(
+                    200,
+                    [
+                        "device_code": deviceCode, "user_code": "WXYZ-2345", "verification_uri": "https://idp.test/device",
+                        "expires_in": 600, "interval": 1,
+                    ])
             case "/token":
                 return Self.token(request, state)
             case "/userinfo":
                 let live = state.withLockedValue { s in (1...max(s.issued, 1)).map(accessToken) }
-                guard let auth = request.header("Authorization"), live.contains(where: { auth == "Bearer \($0)" }) else { return .empty(401) }
+                guard let auth = request.header("Authorization"), live.contains(where: { auth == "Bearer \($0)" }) else {
+                    return .empty(401)
+                }
                 return .json(200, ["sub": "u-1", "name": "Alice O'Example", "email": "alice@example.test"])
             case "/jwks":
-                return state.withLockedValue { $0.jwks }.map { ScriptedResponse(status: 200, headers: [("Content-Type", "application/json")], body: Data($0.utf8)) } ?? .empty(404)
+                return state.withLockedValue { $0.jwks }.map {
+                    ScriptedResponse(status: 200, headers: [("Content-Type", "application/json")], body: Data($0.utf8))
+                } ?? .empty(404)
             case "/revoke":
                 return .empty(200)
             default:

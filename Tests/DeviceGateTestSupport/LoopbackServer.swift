@@ -43,11 +43,13 @@ public struct ScriptedResponse: Sendable {
     }
 
     public static func form(_ status: Int, _ fields: [(String, String)]) -> ScriptedResponse {
-        ScriptedResponse(status: status, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Data(FormEncoding.encode(fields).utf8))
+        ScriptedResponse(
+            status: status, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Data(FormEncoding.encode(fields).utf8))
     }
 
     public static func html(_ status: Int) -> ScriptedResponse {
-        ScriptedResponse(status: status, headers: [("Content-Type", "text/html")], body: Data("<html><body>Service Unavailable</body></html>".utf8))
+        ScriptedResponse(
+            status: status, headers: [("Content-Type", "text/html")], body: Data("<html><body>Service Unavailable</body></html>".utf8))
     }
 
     public static func empty(_ status: Int) -> ScriptedResponse { ScriptedResponse(status: status) }
@@ -127,7 +129,8 @@ public final class LoopbackServer: Sendable {
                     if response.dropConnection { return }
                     var headers = HTTPHeaders(response.headers)
                     headers.replaceOrAdd(name: "Content-Length", value: "\(response.body.count)")
-                    try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: response.status), headers: headers)))
+                    try await outbound.write(
+                        .head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: response.status), headers: headers)))
                     try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
                     try await outbound.write(.end(nil))
                 }

@@ -55,7 +55,9 @@ public actor TokenBroker {
             if entry.tokens.isUsable(at: time.now(), minimumTTL: ttl) { return entry }
             guard entry.tokens.refreshToken != nil else {
                 throw BrokerError.signInRequired(
-                    profile: profile.name, reason: "the access token " + (entry.tokens.isUsable(at: time.now(), minimumTTL: 0) ? "is about to expire" : "expired") + " and no refresh token is held")
+                    profile: profile.name,
+                    reason: "the access token " + (entry.tokens.isUsable(at: time.now(), minimumTTL: 0) ? "is about to expire" : "expired")
+                        + " and no refresh token is held")
             }
             return try await refresh(entry)
         }

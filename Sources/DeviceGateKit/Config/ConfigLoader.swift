@@ -41,27 +41,40 @@ public struct ConfigLoader: Sendable {
         let lines = LineLocator(text)
         var config = DeviceGateConfig(path: path)
         for key in table.keys where !Self.topLevelKeys.contains(key) {
-            throw ConfigError(file: path, line: lines.line(ofKey: key, inTable: nil), "unknown key `\(key)`" + Self.suggestion(key, Self.topLevelKeys + ["[profiles.NAME]"]))
+            throw ConfigError(
+                file: path, line: lines.line(ofKey: key, inTable: nil),
+                "unknown key `\(key)`" + Self.suggestion(key, Self.topLevelKeys + ["[profiles.NAME]"]))
         }
         if let value = table["default_profile"] {
-            guard let name = value.string else { throw ConfigError(file: path, line: lines.line(ofKey: "default_profile", inTable: nil), "default_profile must be a string") }
+            guard let name = value.string else {
+                throw ConfigError(file: path, line: lines.line(ofKey: "default_profile", inTable: nil), "default_profile must be a string")
+            }
             config.defaultProfile = name
         }
         var raw: [String: [String: RawValue]] = [:]
         if let profilesValue = table["profiles"] {
-            guard let profiles = profilesValue.table else { throw ConfigError(file: path, line: lines.line(ofKey: "profiles", inTable: nil), "`profiles` must be a table of [profiles.NAME] tables") }
+            guard let profiles = profilesValue.table else {
+                throw ConfigError(
+                    file: path, line: lines.line(ofKey: "profiles", inTable: nil), "`profiles` must be a table of [profiles.NAME] tables")
+            }
             for name in profiles.keys {
                 guard let body = profiles[name]?.table else {
-                    throw ConfigError(file: path, line: lines.line(ofKey: name, inTable: "profiles"), "profiles.\(name) must be a table: write [profiles.\(name)]")
+                    throw ConfigError(
+                        file: path, line: lines.line(ofKey: name, inTable: "profiles"),
+                        "profiles.\(name) must be a table: write [profiles.\(name)]")
                 }
                 var values: [String: RawValue] = [:]
                 for key in body.keys {
                     let where_ = lines.line(ofKey: key, inTable: "profiles.\(name)")
                     guard Self.profileKeys.contains(key) else {
                         if key == "client_secret" {
-                            throw ConfigError(file: path, line: where_, "profiles.\(name): inline client secrets are refused; use client_secret_env = \"VAR\" or client_secret_file = \"/path\"")
+                            throw ConfigError(
+                                file: path, line: where_,
+                                "profiles.\(name): inline client secrets are refused; use client_secret_env = \"VAR\" or client_secret_file = \"/path\""
+                            )
                         }
-                        throw ConfigError(file: path, line: where_, "profiles.\(name): unknown key `\(key)`" + Self.suggestion(key, Self.profileKeys))
+                        throw ConfigError(
+                            file: path, line: where_, "profiles.\(name): unknown key `\(key)`" + Self.suggestion(key, Self.profileKeys))
                     }
                     values[key] = try RawValue(body[key]!, key: "profiles.\(name).\(key)", file: path, line: where_)
                 }
@@ -81,7 +94,9 @@ public struct ConfigLoader: Sendable {
             }
         }
         if let name = config.defaultProfile, config.profiles[name] == nil, !config.profiles.isEmpty {
-            throw ConfigError(file: path, line: lines.line(ofKey: "default_profile", inTable: nil), "default_profile names \"\(name)\", which is not configured")
+            throw ConfigError(
+                file: path, line: lines.line(ofKey: "default_profile", inTable: nil),
+                "default_profile names \"\(name)\", which is not configured")
         }
         return config
     }
@@ -100,7 +115,8 @@ public struct ConfigLoader: Sendable {
             let name = raw.keys.first { Self.environmentName($0) == parts[0] } ?? parts[0].lowercased()
             let isList = key == "scopes" || key == "notify"
             raw[name, default: [:]][key] =
-                isList ? .list(value.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init))
+                isList
+                ? .list(value.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init))
                 : key == "min_ttl" ? (Int(value).map(RawValue.int) ?? .string(value)) : .string(value)
         }
     }
@@ -117,7 +133,9 @@ public struct ConfigLoader: Sendable {
         }
         func url(_ key: String) throws -> URL? {
             guard let s = try string(key) else { return nil }
-            guard let u = URL(string: s), u.scheme != nil, u.host != nil else { throw ConfigError(file: nil, "profiles.\(name).\(key) is not a URL: \(s)") }
+            guard let u = URL(string: s), u.scheme != nil, u.host != nil else {
+                throw ConfigError(file: nil, "profiles.\(name).\(key) is not a URL: \(s)")
+            }
             return u
         }
         func list(_ key: String) throws -> [String]? {
@@ -129,17 +147,22 @@ public struct ConfigLoader: Sendable {
             }
         }
         guard let providerName = try string("provider") else {
-            throw ConfigError(file: nil, "profiles.\(name) needs `provider` (one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw ConfigError(
+                file: nil, "profiles.\(name) needs `provider` (one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         guard let kind = ProviderKind(rawValue: providerName) else {
-            throw ConfigError(file: nil, "profiles.\(name): unknown provider \"\(providerName)\"; use one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ConfigError(
+                file: nil,
+                "profiles.\(name): unknown provider \"\(providerName)\"; use one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         guard let clientID = try string("client_id"), !clientID.isEmpty else {
             throw ConfigError(file: nil, "profiles.\(name) needs `client_id` (the application/client ID registered at \(kind.displayName))")
         }
         let endpoints = ProviderMetadata(
             deviceAuthorizationEndpoint: try url("device_authorization_endpoint"), tokenEndpoint: try url("token_endpoint"),
-            revocationEndpoint: try url("revocation_endpoint"), userinfoEndpoint: try url("userinfo_endpoint"), jwksURI: try url("jwks_uri"))
+            revocationEndpoint: try url("revocation_endpoint"), userinfoEndpoint: try url("userinfo_endpoint"), jwksURI: try url("jwks_uri")
+        )
         let settings = ProviderSettings(
             kind: kind, issuer: try string("issuer"), tenant: try string("tenant"), domain: try string("domain"),
             authorizationServer: try string("authorization_server"), baseURL: try string("base_url"), realm: try string("realm"),
@@ -165,7 +188,8 @@ public struct ConfigLoader: Sendable {
         default: throw ConfigError(file: nil, "profiles.\(name): set client_secret_env or client_secret_file, not both")
         }
         if kind == .google, secret == nil {
-            throw ConfigError(file: nil, "profiles.\(name): Google's device flow requires the client secret; set client_secret_env or client_secret_file")
+            throw ConfigError(
+                file: nil, "profiles.\(name): Google's device flow requires the client secret; set client_secret_env or client_secret_file")
         }
         var auth: OAuthClient.Authentication?
         if let method = try string("token_auth") {
@@ -180,7 +204,9 @@ public struct ConfigLoader: Sendable {
         if case .table(let params)? = v["extra_params"] { extra += params.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
         var minTTL = 300
         if let value = v["min_ttl"] {
-            guard case .int(let n) = value, n >= 0 else { throw ConfigError(file: nil, "profiles.\(name).min_ttl must be a whole number of seconds") }
+            guard case .int(let n) = value, n >= 0 else {
+                throw ConfigError(file: nil, "profiles.\(name).min_ttl must be a whole number of seconds")
+            }
             minTTL = n
         }
         return Profile(
@@ -262,10 +288,15 @@ struct LineLocator {
             let trimmed = raw.trimmingCharacters(in: .whitespaces)
             guard current == table else {
                 // Dotted keys: `[profiles]` then `work.client_id = …`, or inline tables.
-                if let table, let current, table.hasPrefix(current + "."), trimmed.hasPrefix(String(table.dropFirst(current.count + 1)) + ".\(key)") { return index + 1 }
+                if let table, let current, table.hasPrefix(current + "."),
+                    trimmed.hasPrefix(String(table.dropFirst(current.count + 1)) + ".\(key)")
+                {
+                    return index + 1
+                }
                 continue
             }
-            let name = trimmed.split(separator: "=", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+            let name = trimmed.split(separator: "=", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).trimmingCharacters(
+                in: CharacterSet(charactersIn: "\"'"))
             if name == key { return index + 1 }
         }
         return table.flatMap(line(ofTable:))

@@ -20,7 +20,8 @@ public struct DeviceGateConfig: Sendable {
                 let known = profiles.keys.sorted()
                 throw ConfigError(
                     file: path,
-                    "there is no profile \"\(name)\"" + (known.isEmpty ? "; the config defines none" : "; known profiles: \(known.joined(separator: ", "))"))
+                    "there is no profile \"\(name)\""
+                        + (known.isEmpty ? "; the config defines none" : "; known profiles: \(known.joined(separator: ", "))"))
             }
             return profile
         }
@@ -31,6 +32,7 @@ public struct DeviceGateConfig: Sendable {
         }
         throw ConfigError(
             file: path,
-            "several profiles are configured (\(profiles.keys.sorted().joined(separator: ", "))): name one, or set default_profile or DEVICEGATE_PROFILE")
+            "several profiles are configured (\(profiles.keys.sorted().joined(separator: ", "))): name one, or set default_profile or DEVICEGATE_PROFILE"
+        )
     }
 }

@@ -8,7 +8,8 @@ public struct Paths: Sendable {
     public let dataDirectory: String
     public let keyFile: String?
 
-    public init(configOverride: String?, dataDirOverride: String?, environment env: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(configOverride: String?, dataDirOverride: String?, environment env: [String: String] = ProcessInfo.processInfo.environment)
+    {
         let home = env["HOME"] ?? NSHomeDirectory()
         func xdg(_ variable: String, _ fallback: String) -> String {
             if let value = env[variable], value.hasPrefix("/") { return value }
@@ -21,7 +22,9 @@ public struct Paths: Sendable {
             configFile = xdg("XDG_CONFIG_HOME", ".config") + "/devicegate/config.toml"
             configExplicit = false
         }
-        dataDirectory = dataDirOverride ?? env["DEVICEGATE_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? (xdg("XDG_DATA_HOME", ".local/share") + "/devicegate")
+        dataDirectory =
+            dataDirOverride ?? env["DEVICEGATE_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (xdg("XDG_DATA_HOME", ".local/share") + "/devicegate")
         keyFile = env["DEVICEGATE_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }

@@ -89,7 +89,8 @@ public struct IdentityResolver: Sendable {
             }
         case .none: break
         }
-        return Identity(subject: claims.sub?.value, name: claims.name, email: claims.email, username: claims.preferred_username, source: "id_token")
+        return Identity(
+            subject: claims.sub?.value, name: claims.name, email: claims.email, username: claims.preferred_username, source: "id_token")
     }
 
     func profile(_ endpoint: Provider.ProfileEndpoint, accessToken: Secret) async throws -> Identity {
@@ -105,7 +106,8 @@ public struct IdentityResolver: Sendable {
         }
         let response: IncomingResponse
         do {
-            response = try await transport.send(OutgoingRequest(method: "GET", url: url, headers: headers, authorization: Secret("Bearer " + accessToken.reveal())))
+            response = try await transport.send(
+                OutgoingRequest(method: "GET", url: url, headers: headers, authorization: Secret("Bearer " + accessToken.reveal())))
         } catch { throw Failure.profile("\(url.redactedForDisplay): \(error)") }
         guard response.status == 200, let fields = OAuthFields.parseJSON(response.body) else {
             throw Failure.profile("\(url.redactedForDisplay) answered \(response.shapeForDisplay)")
@@ -114,9 +116,12 @@ public struct IdentityResolver: Sendable {
         case .microsoftGraphMe:
             return Identity(
                 subject: fields.string("id"), name: fields.string("displayName"),
-                email: fields.string("mail") ?? fields.string("userPrincipalName"), username: fields.string("userPrincipalName"), source: source)
+                email: fields.string("mail") ?? fields.string("userPrincipalName"), username: fields.string("userPrincipalName"),
+                source: source)
         case .githubUser:
-            return Identity(subject: fields.string("id"), name: fields.string("name"), email: fields.string("email"), username: fields.string("login"), source: source)
+            return Identity(
+                subject: fields.string("id"), name: fields.string("name"), email: fields.string("email"), username: fields.string("login"),
+                source: source)
         case .userinfo:
             return Identity(
                 subject: fields.string("sub"), name: fields.string("name"), email: fields.string("email"),

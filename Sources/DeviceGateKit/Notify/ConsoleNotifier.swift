@@ -35,7 +35,9 @@ public actor ConsoleNotifier: SignInNotifier {
         case .signedIn(let e):
             write("✓ Signed in as \(e.identity?.displayName ?? "an unknown user") (profile \(e.profile)).\n")
         case .alreadySignedIn(let profile, let identity, _):
-            write("Already authenticated: profile \(profile)" + (identity.map { " as \($0.displayName)" } ?? "") + ". Use --force for a new sign-in.\n")
+            write(
+                "Already authenticated: profile \(profile)" + (identity.map { " as \($0.displayName)" } ?? "")
+                    + ". Use --force for a new sign-in.\n")
         case .declined(let profile, let message):
             write("✗ The sign-in for \(profile) was declined" + (message.map { ": \($0)" } ?? ".") + "\n")
         case .expired(let profile):

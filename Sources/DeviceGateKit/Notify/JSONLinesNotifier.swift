@@ -59,7 +59,9 @@ public struct JSONLinesNotifier: SignInNotifier {
 public enum JSONText {
     /// Compact, key-sorted JSON for one object.
     public static func encode(_ object: [String: Any]) -> String? {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return nil }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return nil
+        }
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -42,12 +42,15 @@ public struct RefreshGrant: Sendable {
         } catch let error as TransportError {
             throw Failure.unavailable(error.description)
         }
-        switch TokenEndpointAnswer.classify(response, requestedScopes: current.scopes.isEmpty ? scopes : current.scopes, now: time.now(), isRefresh: true) {
+        switch TokenEndpointAnswer.classify(
+            response, requestedScopes: current.scopes.isEmpty ? scopes : current.scopes, now: time.now(), isRefresh: true)
+        {
         case .tokens(var fresh):
             if fresh.refreshToken == nil { fresh.refreshToken = current.refreshToken }
             if fresh.idToken == nil { fresh.idToken = current.idToken }
             return fresh
-        case .error(let error) where ["invalid_grant", "invalid_token", "access_denied", "unauthorized_client", "invalid_client"].contains(error.code):
+        case .error(let error)
+        where ["invalid_grant", "invalid_token", "access_denied", "unauthorized_client", "invalid_client"].contains(error.code):
             throw Failure.refused(error)
         case .error(let error):
             throw Failure.unavailable(error.description)

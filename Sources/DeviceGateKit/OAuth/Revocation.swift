@@ -60,7 +60,8 @@ public struct Revoker: Sendable {
                     return RevocationOutcome(token: label, revoked: true, detail: "revoked at \(endpoint.redactedForDisplay)")
                 }
                 let why = OAuthFields.parse(response).flatMap { OAuthErrorResponse(fields: $0, httpStatus: response.status) }?.description
-                return RevocationOutcome(token: label, revoked: false, detail: "\(endpoint.redactedForDisplay) answered " + (why ?? response.shapeForDisplay))
+                return RevocationOutcome(
+                    token: label, revoked: false, detail: "\(endpoint.redactedForDisplay) answered " + (why ?? response.shapeForDisplay))
             } catch {
                 return RevocationOutcome(token: label, revoked: false, detail: String(describing: error))
             }

@@ -31,7 +31,8 @@ public enum ProviderKind: String, Sendable, CaseIterable, Codable {
 
     public var notes: String {
         switch self {
-        case .microsoft: "Enable \"Allow public client flows\" on the app registration. Add offline_access to scopes for a refresh token. No revocation endpoint: logout deletes locally."
+        case .microsoft:
+            "Enable \"Allow public client flows\" on the app registration. Add offline_access to scopes for a refresh token. No revocation endpoint: logout deletes locally."
         case .google: "Only a limited set of scopes works with the device flow (openid, email, profile, some Drive and YouTube scopes)."
         case .github: "Enable \"Device Flow\" in the OAuth app's settings. Scopes are GitHub scopes (repo, read:org, …)."
         case .auth0: "A Native application with the Device Code grant. Add offline_access for a refresh token."

@@ -26,7 +26,9 @@ public struct ProviderResolver: Sendable {
             guard let value, !value.isEmpty else { throw ProviderError.missingSetting(provider: s.kind.rawValue, key: key) }
             return value
         }
-        func standard(issuer: String, prefix: String, device: String, token: String, revoke: String?, userinfo: String, jwks: String) throws -> Provider {
+        func standard(issuer: String, prefix: String, device: String, token: String, revoke: String?, userinfo: String, jwks: String) throws
+            -> Provider
+        {
             let metadata = ProviderMetadata(
                 issuer: issuer, deviceAuthorizationEndpoint: try url(prefix + device, "device_authorization_endpoint"),
                 tokenEndpoint: try url(prefix + token, "token_endpoint"),
@@ -34,7 +36,8 @@ public struct ProviderResolver: Sendable {
                 userinfoEndpoint: try url(prefix + userinfo, "userinfo_endpoint"), jwksURI: try url(prefix + jwks, "jwks_uri"))
             return Provider(
                 kind: s.kind, metadata: metadata, issuerCheck: .exact([issuer]),
-                revocation: metadata.revocationEndpoint.map { .rfc7009($0) } ?? .unsupported("\(s.kind.displayName) has no revocation endpoint"),
+                revocation: metadata.revocationEndpoint.map { .rfc7009($0) }
+                    ?? .unsupported("\(s.kind.displayName) has no revocation endpoint"),
                 profileEndpoints: metadata.userinfoEndpoint.map { [.userinfo($0)] } ?? [])
         }
 
@@ -51,7 +54,8 @@ public struct ProviderResolver: Sendable {
             return Provider(
                 kind: .microsoft, metadata: metadata, issuerCheck: .microsoftTenantTemplate,
                 revocation: .unsupported(
-                    "Microsoft has no token revocation endpoint for this flow; sign-in sessions can be revoked at https://myaccount.microsoft.com"),
+                    "Microsoft has no token revocation endpoint for this flow; sign-in sessions can be revoked at https://myaccount.microsoft.com"
+                ),
                 profileEndpoints: [.microsoftGraphMe])
         case .google:
             let metadata = ProviderMetadata(
@@ -97,7 +101,9 @@ public struct ProviderResolver: Sendable {
             let issuerString = try required(s.issuer, "issuer")
             let issuer = try url(issuerString, "issuer")
             let hasExplicitEndpoints = s.endpoints.tokenEndpoint != nil && s.endpoints.deviceAuthorizationEndpoint != nil
-            let metadata = hasExplicitEndpoints ? ProviderMetadata(issuer: issuerString) : try await Discovery(transport: transport).discover(issuer: issuer)
+            let metadata =
+                hasExplicitEndpoints
+                ? ProviderMetadata(issuer: issuerString) : try await Discovery(transport: transport).discover(issuer: issuer)
             let issuers = Array(Set([metadata.issuer ?? issuerString, issuerString]))
             return Provider(
                 kind: .oidc, metadata: metadata, issuerCheck: .exact(issuers),
@@ -119,7 +125,9 @@ extension Provider {
         var revocation = self.revocation
         if let u = explicit.revocationEndpoint { revocation = .rfc7009(u) }
         var profiles = profileEndpoints
-        if let u = explicit.userinfoEndpoint { profiles = [.userinfo(u)] + profiles.filter { if case .userinfo = $0 { false } else { true } } }
+        if let u = explicit.userinfoEndpoint {
+            profiles = [.userinfo(u)] + profiles.filter { if case .userinfo = $0 { false } else { true } }
+        }
         return Provider(kind: kind, metadata: m, issuerCheck: issuerCheck, revocation: revocation, profileEndpoints: profiles)
     }
 }

@@ -17,7 +17,9 @@ public struct Doctor: Sendable {
         self.time = time
     }
 
-    public func run(configPath: String?, dataDir: String?, environment: [String: String] = ProcessInfo.processInfo.environment) async -> [Check] {
+    public func run(configPath: String?, dataDir: String?, environment: [String: String] = ProcessInfo.processInfo.environment) async
+        -> [Check]
+    {
         var checks: [Check] = []
         let paths = Paths(configOverride: configPath, dataDirOverride: dataDir, environment: environment)
         let config: DeviceGateConfig
@@ -28,7 +30,9 @@ public struct Doctor: Sendable {
                 Check(
                     level: config.profiles.isEmpty ? .failure : .ok, subject: "config",
                     detail: (exists ? paths.configFile : "no file at \(paths.configFile)") + ": "
-                        + (config.profiles.isEmpty ? "no profiles; add a [profiles.NAME] table (see `devicegate providers`)" : "\(config.profiles.count) profile(s): \(config.profiles.keys.sorted().joined(separator: ", "))")))
+                        + (config.profiles.isEmpty
+                            ? "no profiles; add a [profiles.NAME] table (see `devicegate providers`)"
+                            : "\(config.profiles.count) profile(s): \(config.profiles.keys.sorted().joined(separator: ", "))")))
         } catch {
             checks.append(Check(level: .failure, subject: "config", detail: String(describing: error)))
             return checks
@@ -38,7 +42,8 @@ public struct Doctor: Sendable {
         do {
             let opened = try TokenStore(directory: paths.dataDirectory, keyFile: paths.keyFile)
             store = opened
-            checks.append(Check(level: .ok, subject: "store", detail: "\(paths.dataDirectory) (0700), AES-256-GCM, \(opened.key.source.label)"))
+            checks.append(
+                Check(level: .ok, subject: "store", detail: "\(paths.dataDirectory) (0700), AES-256-GCM, \(opened.key.source.label)"))
         } catch {
             checks.append(Check(level: .failure, subject: "store", detail: String(describing: error)))
         }
@@ -61,7 +66,8 @@ public struct Doctor: Sendable {
             }
         }
         if profile.scopes.isEmpty {
-            checks.append(Check(level: .warning, subject: subject, detail: "no scopes configured; most providers then grant nothing useful"))
+            checks.append(
+                Check(level: .warning, subject: subject, detail: "no scopes configured; most providers then grant nothing useful"))
         }
         do {
             let provider = try await ProviderResolver(transport: transport).resolve(profile.provider)
@@ -78,7 +84,8 @@ public struct Doctor: Sendable {
         if let store {
             let status = ProfileStatus.read(profile, store: store, now: time.now())
             if status.signedIn {
-                checks.append(Check(level: .ok, subject: subject, detail: "signed in" + (status.identity.map { " as \($0.displayName)" } ?? "")))
+                checks.append(
+                    Check(level: .ok, subject: subject, detail: "signed in" + (status.identity.map { " as \($0.displayName)" } ?? "")))
             } else {
                 let problem = status.problem ?? "not signed in"
                 checks.append(Check(level: problem == "not signed in" ? .warning : .failure, subject: subject, detail: problem))
@@ -92,10 +99,12 @@ public struct Doctor: Sendable {
     func reachability(_ url: URL, subject: String) async -> Check {
         do {
             let response = try await transport.send(.form(url, []))
-            if OAuthFields.parse(response) != nil || (200..<500).contains(response.status) && response.mediaType?.hasSuffix("json") == true {
+            if OAuthFields.parse(response) != nil || (200..<500).contains(response.status) && response.mediaType?.hasSuffix("json") == true
+            {
                 return Check(level: .ok, subject: subject, detail: "the identity provider answers (HTTP \(response.status))")
             }
-            return Check(level: .failure, subject: subject, detail: "\(url.redactedForDisplay) answered \(response.shapeForDisplay), not OAuth")
+            return Check(
+                level: .failure, subject: subject, detail: "\(url.redactedForDisplay) answered \(response.shapeForDisplay), not OAuth")
         } catch {
             return Check(level: .failure, subject: subject, detail: String(describing: error))
         }

@@ -9,14 +9,19 @@ public struct Workspace: Sendable {
     public let transport: any HTTPTransport
     public let time: any TimeSource
 
-    public init(paths: Paths, config: DeviceGateConfig, transport: any HTTPTransport = AsyncHTTPTransport.shared, time: any TimeSource = SystemTimeSource()) {
+    public init(
+        paths: Paths, config: DeviceGateConfig, transport: any HTTPTransport = AsyncHTTPTransport.shared,
+        time: any TimeSource = SystemTimeSource()
+    ) {
         self.paths = paths
         self.config = config
         self.transport = transport
         self.time = time
     }
 
-    public static func load(configPath: String?, dataDir: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Workspace {
+    public static func load(configPath: String?, dataDir: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws -> Workspace
+    {
         let paths = Paths(configOverride: configPath, dataDirOverride: dataDir, environment: environment)
         let config = try ConfigLoader(environment: environment).load(path: paths.configFile, required: paths.configExplicit)
         return Workspace(paths: paths, config: config)

@@ -37,7 +37,9 @@ public struct LogoutService: Sendable {
                     var tokens = entry.tokens
                     // Revocation may need a live access token (Glewlwyd's public clients); we hold
                     // the lock, so refresh here rather than through the broker.
-                    if !tokens.isUsable(at: time.now(), minimumTTL: 30), tokens.refreshToken != nil, let endpoint = provider.metadata.tokenEndpoint {
+                    if !tokens.isUsable(at: time.now(), minimumTTL: 30), tokens.refreshToken != nil,
+                        let endpoint = provider.metadata.tokenEndpoint
+                    {
                         if let fresh = try? await RefreshGrant(tokenEndpoint: endpoint, client: client, transport: transport, time: time)
                             .refresh(tokens, scopes: profile.scopes)
                         {

@@ -80,20 +80,27 @@ public struct SignInService: Sendable {
             switch progress {
             case .pending: break
             case .slowedDown(let interval):
-                await fanout.send(.warning(profile: name, message: "the identity provider asked to poll more slowly; now every \(interval) s"))
+                await fanout.send(
+                    .warning(profile: name, message: "the identity provider asked to poll more slowly; now every \(interval) s"))
             case .clockDrift(let percent):
                 await fanout.send(
-                    .warning(profile: name, message: "slow_down came again although polling waited \(percent)% longer than asked: this machine's clock seems to drift (common in VMs and WSL)"))
+                    .warning(
+                        profile: name,
+                        message:
+                            "slow_down came again although polling waited \(percent)% longer than asked: this machine's clock seems to drift (common in VMs and WSL)"
+                    ))
             case .transientFailure(let reason, let retryIn):
                 await fanout.send(.warning(profile: name, message: "\(reason); retrying in \(Int(retryIn.rounded())) s"))
             }
         }
-        let (identity, _) = await IdentityResolver(transport: transport, time: time).resolve(tokens, provider: provider, clientID: profile.clientID)
+        let (identity, _) = await IdentityResolver(transport: transport, time: time).resolve(
+            tokens, provider: provider, clientID: profile.clientID)
         let entry = StoredProfile(
             profile: profile.name, issuer: profile.issuerIdentity, clientID: profile.clientID, tokens: tokens, identity: identity,
             updatedAt: time.now())
         try await store.withLock(profile.name) { try store.save(entry) }
-        await notifiers.send(.signedIn(.init(profile: profile.name, identity: identity, scopes: tokens.scopes, expiresAt: tokens.expiresAt)))
+        await notifiers.send(
+            .signedIn(.init(profile: profile.name, identity: identity, scopes: tokens.scopes, expiresAt: tokens.expiresAt)))
         return entry
     }
 }

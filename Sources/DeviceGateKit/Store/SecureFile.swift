@@ -29,7 +29,9 @@ enum SecureFile {
     /// ssh's rule: no group or other permission bits.
     static func requirePrivate(_ path: String, info: stat? = nil, isDirectory: Bool = false) throws {
         var st = stat()
-        if let info { st = info } else if stat(path, &st) != 0 {
+        if let info {
+            st = info
+        } else if stat(path, &st) != 0 {
             throw StoreError.io(path: path, operation: "inspect", errno: errno)
         }
         let mode = st.st_mode & 0o777

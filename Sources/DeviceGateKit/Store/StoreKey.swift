@@ -69,7 +69,9 @@ public struct StoreKey: Sendable {
             try SecureFile.writeAtomically(material, to: defaultPath, exclusive: true)
         } catch StoreError.io(_, _, let code) where code == EEXIST {
             // Another process created it first; use theirs.
-            guard let data = try SecureFile.read(defaultPath) else { throw StoreError.badKeyFile(path: defaultPath, reason: "vanished while being created") }
+            guard let data = try SecureFile.read(defaultPath) else {
+                throw StoreError.badKeyFile(path: defaultPath, reason: "vanished while being created")
+            }
             return try validated(data, source: .generated(defaultPath))
         }
         return StoreKey(material: material, source: .generated(defaultPath))
@@ -78,7 +80,8 @@ public struct StoreKey: Sendable {
     private static func validated(_ data: Data, source: Source) throws -> StoreKey {
         let trimmed = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard trimmed.utf8.count >= 32 else {
-            throw StoreError.badKeyFile(path: source.path, reason: "it holds \(trimmed.utf8.count) bytes; at least 32 random bytes are needed")
+            throw StoreError.badKeyFile(
+                path: source.path, reason: "it holds \(trimmed.utf8.count) bytes; at least 32 random bytes are needed")
         }
         return StoreKey(material: data, source: source)
     }

@@ -65,7 +65,9 @@ public struct TokenStore: Sendable {
         encoder.dateEncodingStrategy = .secondsSince1970
         let plaintext = try encoder.encode(StoredProfilePayload(entry))
         let sealed = try AES.GCM.seal(plaintext, using: key.key, authenticating: Self.magic + Data(entry.profile.utf8))
-        guard let combined = sealed.combined else { throw StoreError.io(path: path(for: entry.profile), operation: "encrypt", errno: EINVAL) }
+        guard let combined = sealed.combined else {
+            throw StoreError.io(path: path(for: entry.profile), operation: "encrypt", errno: EINVAL)
+        }
         return Self.magic + key.id + combined
     }
 
