@@ -33,7 +33,9 @@ struct Login: AsyncParsableCommand {
 
     @Option(
         name: .customLong("notify"),
-        help: ArgumentHelp("Where to send the code (repeatable): console. Default: the profile's `notify`.", valueName: "name"))
+        help: ArgumentHelp(
+            "Where to send the code (repeatable): \(Notifiers.available.joined(separator: ", ")). Default: the profile's `notify`.",
+            valueName: "name"))
     var notify: [String] = []
 
     @Flag(help: "Do not draw the QR code on the console.")
@@ -44,7 +46,10 @@ struct Login: AsyncParsableCommand {
             let workspace = try global.workspace()
             let profile = try workspace.profile(profile)
             let store = try workspace.store()
-            var notifiers = try Notifiers.make(notify.isEmpty ? profile.notifiers : notify, showQR: !noQR)
+            if profile.grant.isService {
+                return try await ServiceLogin.check(profile, workspace: workspace, store: store, json: json)
+            }
+            var notifiers = try Notifiers.make(notify.isEmpty ? profile.notifiers : notify, showQR: !noQR, workspace: workspace)
             if json { notifiers.append(JSONLinesNotifier()) }
             let service = SignInService(
                 profile: profile, store: store, transport: workspace.transport, time: workspace.time, notifiers: NotifierFanout(notifiers))
@@ -52,20 +57,6 @@ struct Login: AsyncParsableCommand {
             let signals = cancelOnSignals(task)
             defer { signals.forEach { $0.cancel() } }
             _ = try await task.value
-        }
-    }
-}
-
-enum Notifiers {
-    static let available = ["console"]
-
-    static func make(_ names: [String], showQR: Bool) throws -> [any SignInNotifier] {
-        try names.map { name in
-            switch name {
-            case "console": ConsoleNotifier(showQR: showQR)
-            default:
-                throw ValidationError("unknown notifier \"\(name)\"; available: \(available.joined(separator: ", "))")
-            }
         }
     }
 }

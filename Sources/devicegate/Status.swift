@@ -40,10 +40,18 @@ struct Status: AsyncParsableCommand {
     }
 
     static func text(_ s: ProfileStatus, now: Date) -> String {
-        var lines = [
-            "\(s.profile) (\(s.provider)): "
-                + (s.signedIn ? "signed in" + (s.identity.map { " as \($0.displayName)" } ?? "") : "not signed in")
-        ]
+        var lines: [String]
+        if s.grant.isService {
+            lines = [
+                "\(s.profile) (\(s.provider), \(s.grant.rawValue)): service identity, "
+                    + (s.expiresAt == nil ? "no token cached yet (one is requested on first use)" : "token cached")
+            ]
+        } else {
+            lines = [
+                "\(s.profile) (\(s.provider)): "
+                    + (s.signedIn ? "signed in" + (s.identity.map { " as \($0.displayName)" } ?? "") : "not signed in")
+            ]
+        }
         if let problem = s.problem { lines.append("  problem:  \(problem)") }
         if !s.scopes.isEmpty { lines.append("  scopes:   \(s.scopes.joined(separator: " "))") }
         if let expiry = s.expiresAt {

@@ -126,3 +126,44 @@ import Testing
                 == "/flag")
     }
 }
+
+@Suite struct ServiceConfigTests {
+    func error(_ toml: String) -> String {
+        do {
+            _ = try ConfigLoader(environment: [:]).parse(toml, path: "c.toml")
+            return "no error"
+        } catch { return "\(error)" }
+    }
+
+    @Test func clientCredentialsNeedASecretOrACertificate() throws {
+        #expect(
+            error("[profiles.s]\ngrant = \"client_credentials\"\nprovider = \"microsoft\"\nclient_id = \"c\"\n").contains(
+                "need a client secret"))
+        #expect(
+            error("[profiles.s]\ngrant = \"client_credentials\"\nprovider = \"microsoft\"\nclient_id = \"c\"\nprivate_key_file = \"/k\"\n")
+                .contains("go together"))
+        #expect(
+            error("[profiles.s]\ngrant = \"password\"\n").contains("grant must be one of device_code, client_credentials, managed_identity")
+        )
+        let config = try ConfigLoader(environment: [:]).parse(
+            "[profiles.s]\ngrant = \"client_credentials\"\nprovider = \"microsoft\"\ntenant = \"t\"\nclient_id = \"c\"\nprivate_key_file = \"/k\"\ncertificate_file = \"/c\"\nscopes = [\"https://graph.microsoft.com/.default\"]\n",
+            path: nil)
+        let profile = try config.profile(named: "s")
+        #expect(profile.grant == .clientCredentials && profile.privateKeyFile == "/k" && profile.certificateFile == "/c")
+    }
+
+    @Test func managedIdentitiesNeedAResourceAndNoClientSecret() throws {
+        #expect(error("[profiles.m]\ngrant = \"managed_identity\"\n").contains("needs `resource`"))
+        #expect(
+            error("[profiles.m]\ngrant = \"managed_identity\"\nresource = \"https://x\"\nclient_secret_env = \"X\"\n").contains(
+                "does not apply to a managed identity"))
+        #expect(
+            error("[profiles.m]\ngrant = \"managed_identity\"\nresource = \"https://x\"\nmanaged_identity = \"vm\"\n").contains(
+                "must be one of auto, imds, app_service, arc"))
+        let profile = try ConfigLoader(environment: [:]).parse(
+            "[profiles.m]\ngrant = \"managed_identity\"\nresource = \"https://vault.azure.net\"\nidentity_client_id = \"u1\"\n", path: nil
+        )
+        .profile(named: "m")
+        #expect(profile.managedIdentity == ManagedIdentitySettings(kind: .auto, resource: "https://vault.azure.net", clientID: "u1"))
+    }
+}

@@ -47,7 +47,15 @@ public actor TokenBroker {
             return entry
         }
         return try await store.withLock(profile.name) {
-            guard let entry = try store.load(profile.name) else {
+            let stored = try store.load(profile.name)
+            if profile.grant.isService {
+                // Service identities have no refresh token: ask again, replacing whatever is there.
+                if let stored, stored.issuer == profile.issuerIdentity, stored.tokens.isUsable(at: time.now(), minimumTTL: ttl) {
+                    return stored
+                }
+                return try await acquire()
+            }
+            guard let entry = stored else {
                 throw BrokerError.signInRequired(profile: profile.name, reason: "not signed in")
             }
             _ = try belongs(entry)
@@ -63,13 +71,46 @@ public actor TokenBroker {
         }
     }
 
+    /// A new token for a service identity. Must be called holding the profile's lock.
+    nonisolated func acquire() async throws -> StoredProfile {
+        let tokens: TokenSet
+        do {
+            switch profile.grant {
+            case .managedIdentity:
+                guard let settings = profile.managedIdentity else {
+                    throw ConfigError(file: nil, "profiles.\(profile.name): a managed identity needs `resource`")
+                }
+                tokens = try await ManagedIdentitySource(settings: settings, transport: transport, time: time).acquire()
+            case .clientCredentials, .deviceCode:
+                let provider = try await ProviderResolver(transport: transport).resolve(profile.provider)
+                let grant = ClientCredentialsGrant(
+                    tokenEndpoint: try provider.tokenEndpoint(), client: try await profile.oauthClient(), transport: transport, time: time)
+                tokens = try await grant.acquire(scopes: profile.scopes, extra: profile.extraParameters)
+            }
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            throw BrokerError.acquisitionFailed(profile: profile.name, reason: String(describing: error))
+        }
+        let entry = StoredProfile(
+            profile: profile.name, issuer: profile.issuerIdentity, clientID: profile.clientID, tokens: tokens,
+            identity: Identity(
+                subject: profile.grant == .managedIdentity ? nil : profile.clientID,
+                name: profile.grant == .managedIdentity ? "Azure managed identity" : "client \(profile.clientID)",
+                source: profile.grant.rawValue),
+            updatedAt: time.now())
+        try store.save(entry)
+        onRefresh(profile.name)
+        return entry
+    }
+
     /// Must be called holding the profile's lock.
     nonisolated func refresh(_ entry: StoredProfile) async throws -> StoredProfile {
         let provider: Provider
         let client: OAuthClient
         do {
             provider = try await ProviderResolver(transport: transport).resolve(profile.provider)
-            client = try profile.oauthClient()
+            client = try await profile.oauthClient()
         } catch let error as ConfigError {
             throw error
         } catch {

@@ -11,8 +11,10 @@ public struct ConfigLoader: Sendable {
         "provider", "client_id", "client_secret_env", "client_secret_file", "token_auth", "scopes", "audience", "resource",
         "extra_params", "min_ttl", "notify", "issuer", "tenant", "domain", "authorization_server", "base_url", "realm",
         "device_authorization_endpoint", "token_endpoint", "revocation_endpoint", "userinfo_endpoint", "jwks_uri",
+        "grant", "private_key_file", "certificate_file", "managed_identity", "identity_endpoint", "identity_client_id",
+        "identity_object_id", "identity_resource_id",
     ]
-    static let topLevelKeys = ["default_profile", "profiles"]
+    static let topLevelKeys = ["default_profile", "profiles"] + NotifierSettings.tables
 
     public let environment: [String: String]
 
@@ -82,6 +84,7 @@ public struct ConfigLoader: Sendable {
             }
         }
         try applyEnvironment(to: &raw)
+        config.notifierSettings = try NotifierSettings.parse(table, lines: lines, path: path, environment: environment)
         if config.defaultProfile == nil, let name = environment["DEVICEGATE_PROFILE"], !name.isEmpty { config.defaultProfile = name }
         for (name, values) in raw {
             do {
@@ -146,6 +149,17 @@ public struct ConfigLoader: Sendable {
             default: throw ConfigError(file: nil, "profiles.\(name).\(key) must be a list of strings, e.g. [\"openid\", \"email\"]")
             }
         }
+        var grant = GrantKind.deviceCode
+        if let value = try string("grant") {
+            guard let parsed = GrantKind(rawValue: value) else {
+                throw ConfigError(
+                    file: nil, "profiles.\(name).grant must be one of \(GrantKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            grant = parsed
+        }
+        if grant == .managedIdentity {
+            return try managedIdentityProfile(name, v, string: string, url: url, list: list)
+        }
         guard let providerName = try string("provider") else {
             throw ConfigError(
                 file: nil, "profiles.\(name) needs `provider` (one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -187,7 +201,23 @@ public struct ConfigLoader: Sendable {
         case (nil, nil): secret = nil
         default: throw ConfigError(file: nil, "profiles.\(name): set client_secret_env or client_secret_file, not both")
         }
-        if kind == .google, secret == nil {
+        let privateKeyFile = try string("private_key_file")
+        let certificateFile = try string("certificate_file")
+        if (privateKeyFile == nil) != (certificateFile == nil) {
+            throw ConfigError(
+                file: nil,
+                "profiles.\(name): private_key_file and certificate_file go together (the certificate's thumbprint identifies the key)")
+        }
+        if grant == .clientCredentials, secret == nil, privateKeyFile == nil {
+            throw ConfigError(
+                file: nil,
+                "profiles.\(name): client credentials need a client secret (client_secret_env or client_secret_file) or a certificate (private_key_file and certificate_file)"
+            )
+        }
+        if grant == .deviceCode, privateKeyFile != nil {
+            throw ConfigError(file: nil, "profiles.\(name): private_key_file is for grant = \"client_credentials\"")
+        }
+        if kind == .google, secret == nil, grant == .deviceCode {
             throw ConfigError(
                 file: nil, "profiles.\(name): Google's device flow requires the client secret; set client_secret_env or client_secret_file")
         }
@@ -209,9 +239,54 @@ public struct ConfigLoader: Sendable {
             }
             minTTL = n
         }
-        return Profile(
+        var profile = Profile(
             name: name, provider: settings, clientID: clientID, clientSecret: secret, tokenAuthentication: auth,
             scopes: try list("scopes") ?? [], extraParameters: extra, minimumTTL: minTTL, notifiers: try list("notify") ?? ["console"])
+        profile.grant = grant
+        profile.privateKeyFile = privateKeyFile
+        profile.certificateFile = certificateFile
+        return profile
+    }
+
+    /// `grant = "managed_identity"`: no provider, client or secret; a resource and a host.
+    static func managedIdentityProfile(
+        _ name: String, _ v: [String: RawValue], string: (String) throws -> String?, url: (String) throws -> URL?,
+        list: (String) throws -> [String]?
+    ) throws -> Profile {
+        for key in ["client_id", "client_secret_env", "client_secret_file", "private_key_file", "certificate_file", "issuer"]
+        where v[key] != nil {
+            throw ConfigError(
+                file: nil,
+                "profiles.\(name): `\(key)` does not apply to a managed identity (use identity_client_id for a user-assigned identity)")
+        }
+        guard let resource = try string("resource") else {
+            throw ConfigError(file: nil, "profiles.\(name): a managed identity needs `resource`, e.g. \"https://graph.microsoft.com\"")
+        }
+        var kind = ManagedIdentitySettings.Kind.auto
+        if let value = try string("managed_identity") {
+            guard let parsed = ManagedIdentitySettings.Kind(rawValue: value) else {
+                throw ConfigError(
+                    file: nil,
+                    "profiles.\(name).managed_identity must be one of \(ManagedIdentitySettings.Kind.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
+            }
+            kind = parsed
+        }
+        let settings = ManagedIdentitySettings(
+            kind: kind, resource: resource, endpoint: try url("identity_endpoint"), clientID: try string("identity_client_id"),
+            objectID: try string("identity_object_id"), resourceID: try string("identity_resource_id"))
+        if [settings.clientID, settings.objectID, settings.resourceID].compactMap({ $0 }).count > 1 {
+            throw ConfigError(
+                file: nil, "profiles.\(name): set at most one of identity_client_id, identity_object_id and identity_resource_id")
+        }
+        var minTTL = 300
+        if case .int(let n)? = v["min_ttl"] { minTTL = n }
+        var profile = Profile(
+            name: name, provider: ProviderSettings(kind: .microsoft, tenant: "managed-identity"), clientID: settings.clientID ?? "",
+            scopes: [resource], minimumTTL: minTTL, notifiers: try list("notify") ?? ["console"])
+        profile.grant = .managedIdentity
+        profile.managedIdentity = settings
+        return profile
     }
 
     static func suggestion(_ key: String, _ known: [String]) -> String {

@@ -1,8 +1,27 @@
 import Foundation
 
+/// How a profile gets its tokens.
+public enum GrantKind: String, Sendable, CaseIterable {
+    /// A person approves on their own device (RFC 8628); refreshed with a refresh token.
+    case deviceCode = "device_code"
+    /// The agent is its own client (RFC 6749 §4.4), with a secret or a certificate.
+    case clientCredentials = "client_credentials"
+    /// An Azure managed identity: no secret at all.
+    case managedIdentity = "managed_identity"
+
+    /// Service identities need no person: nothing to sign in to, and a stale token is simply
+    /// requested again.
+    public var isService: Bool { self != .deviceCode }
+}
+
 /// One named way to get tokens: a provider, a client, and the scopes to ask for.
 public struct Profile: Sendable {
     public var name: String
+    public var grant: GrantKind = .deviceCode
+    /// For `private_key_jwt`: the PEM private key and the certificate registered with the provider.
+    public var privateKeyFile: String?
+    public var certificateFile: String?
+    public var managedIdentity: ManagedIdentitySettings?
     public var provider: ProviderSettings
     public var clientID: String
     public var clientSecret: SecretSource?
@@ -32,6 +51,7 @@ public struct Profile: Sendable {
 
     /// The provider identity tokens are bound to; a stored entry from another one is not reused.
     public var issuerIdentity: String {
+        if grant == .managedIdentity, let managedIdentity { return managedIdentity.identity }
         let p = provider
         switch p.kind {
         case .oidc: return p.issuer ?? ""
@@ -42,8 +62,20 @@ public struct Profile: Sendable {
         }
     }
 
-    /// The client as the token endpoint sees it, with its secret loaded.
-    public func oauthClient() throws -> OAuthClient {
-        OAuthClient(id: clientID, secret: try clientSecret?.load(), authentication: tokenAuthentication)
+    /// The client as the token endpoint sees it, with its secret or signing key loaded.
+    public func oauthClient() async throws -> OAuthClient {
+        if let privateKeyFile, let certificateFile {
+            guard let certificate = try? String(contentsOfFile: certificateFile, encoding: .utf8) else {
+                throw ConfigError(file: nil, "profiles.\(name): cannot read the certificate file \(certificateFile)")
+            }
+            let key = try SecretSource.file(privateKeyFile).load()
+            do {
+                let signer = try await ClientAssertionSigner.load(privateKeyPEM: key, certificatePEM: certificate, clientID: clientID)
+                return OAuthClient(id: clientID, authentication: .privateKeyJWT, assertionSigner: signer)
+            } catch let error as ClientAssertionSigner.Failure {
+                throw ConfigError(file: nil, "profiles.\(name): \(error)")
+            }
+        }
+        return OAuthClient(id: clientID, secret: try clientSecret?.load(), authentication: tokenAuthentication)
     }
 }

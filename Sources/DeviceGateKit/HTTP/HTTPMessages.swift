@@ -12,6 +12,8 @@ public struct OutgoingRequest: Sendable, CustomStringConvertible {
     public var headers: [(name: String, value: String)]
     /// The whole `Authorization` header value, e.g. `Bearer …` or `Basic …`.
     public var authorization: Secret?
+    /// Other headers that carry a credential, such as Azure's `X-IDENTITY-HEADER`.
+    public var credentialHeaders: [(name: String, value: Secret)] = []
     public var body: Secret?
 
     public init(

@@ -55,6 +55,7 @@ public struct AsyncHTTPTransport: HTTPTransport {
         outgoing.method = HTTPMethod(rawValue: request.method)
         outgoing.headers.add(name: "User-Agent", value: "devicegate/\(DeviceGateVersion.current)")
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
+        for header in request.credentialHeaders { outgoing.headers.add(name: header.name, value: header.value.reveal()) }
         if let authorization = request.authorization {
             outgoing.headers.add(name: "Authorization", value: authorization.reveal())
         }

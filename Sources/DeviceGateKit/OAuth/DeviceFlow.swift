@@ -44,7 +44,7 @@ public struct DeviceFlow: Sendable {
         var fields: [(String, String)] = []
         if !scopes.isEmpty { fields.append(("scope", scopes.joined(separator: " "))) }
         fields += extra
-        let authorization = client.authenticate(&fields)
+        let authorization = try await client.authenticate(&fields, audience: tokenEndpoint, now: time.now())
         let response: IncomingResponse
         do {
             response = try await transport.send(.form(deviceAuthorizationEndpoint, fields, authorization: authorization))
@@ -83,7 +83,7 @@ public struct DeviceFlow: Sendable {
             guard time.now() < deadline else { throw DeviceFlowError.expired }
 
             var fields: [(String, String)] = [("grant_type", Self.grantType), ("device_code", code.deviceCode.reveal())]
-            let authorization = client.authenticate(&fields)
+            let authorization = try await client.authenticate(&fields, audience: tokenEndpoint, now: time.now())
             let response: IncomingResponse
             do {
                 response = try await transport.send(.form(tokenEndpoint, fields, authorization: authorization))

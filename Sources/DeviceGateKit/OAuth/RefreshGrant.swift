@@ -35,7 +35,7 @@ public struct RefreshGrant: Sendable {
             throw Failure.refused(OAuthErrorResponse(code: "invalid_grant", description: "no refresh token is held", httpStatus: 0))
         }
         var fields: [(String, String)] = [("grant_type", "refresh_token"), ("refresh_token", refreshToken.reveal())]
-        let authorization = client.authenticate(&fields)
+        let authorization = try await client.authenticate(&fields, audience: tokenEndpoint, now: time.now())
         let response: IncomingResponse
         do {
             response = try await transport.send(.form(tokenEndpoint, fields, authorization: authorization))

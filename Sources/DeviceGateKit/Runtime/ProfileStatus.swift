@@ -4,6 +4,7 @@ import Foundation
 public struct ProfileStatus: Sendable {
     public var profile: String
     public var provider: String
+    public var grant: GrantKind
     public var signedIn: Bool
     public var identity: Identity?
     public var scopes: [String]
@@ -21,19 +22,27 @@ public struct ProfileStatus: Sendable {
     /// Reads the store without refreshing: `status` must not change anything.
     public static func read(_ profile: Profile, store: TokenStore, now: Date) -> ProfileStatus {
         var status = ProfileStatus(
-            profile: profile.name, provider: profile.provider.kind.rawValue, signedIn: false, identity: nil, scopes: [],
+            profile: profile.name, provider: profile.grant == .managedIdentity ? "azure-managed-identity" : profile.provider.kind.rawValue,
+            grant: profile.grant, signedIn: false, identity: nil, scopes: [],
             expiresAt: nil, hasRefreshToken: false, problem: nil,
             store: StorePosture(keySource: store.key.source.label, path: store.path(for: profile.name)))
         do {
             guard let entry = try store.load(profile.name) else {
-                status.problem = "not signed in"
+                if profile.grant.isService {
+                    // Nobody signs in to a service identity: it is ready, the token comes on first use.
+                    status.signedIn = true
+                } else {
+                    status.problem = "not signed in"
+                }
                 return status
             }
             status.identity = entry.identity
             status.scopes = entry.tokens.scopes
             status.expiresAt = entry.tokens.expiresAt
             status.hasRefreshToken = entry.tokens.refreshToken != nil
-            if entry.issuer != profile.issuerIdentity || entry.clientID != profile.clientID {
+            if profile.grant.isService {
+                status.signedIn = true
+            } else if entry.issuer != profile.issuerIdentity || entry.clientID != profile.clientID {
                 status.problem = "the stored tokens belong to another provider or client than the profile now names"
             } else if entry.tokens.isUsable(at: now, minimumTTL: 0) || status.hasRefreshToken {
                 status.signedIn = true
@@ -48,7 +57,7 @@ public struct ProfileStatus: Sendable {
 
     public var jsonObject: [String: Any] {
         [
-            "profile": profile, "provider": provider, "signed_in": signedIn,
+            "profile": profile, "provider": provider, "grant": grant.rawValue, "signed_in": signedIn,
             "name": identity?.name ?? NSNull(), "email": identity?.email ?? NSNull(), "username": identity?.username ?? NSNull(),
             "scopes": scopes, "expires_at": expiresAt.map(JSONTime.string) ?? NSNull(), "has_refresh_token": hasRefreshToken,
             "problem": problem ?? NSNull(),

@@ -30,10 +30,16 @@ public struct LogoutService: Sendable {
                 return Report(profile: profile.name, hadTokens: false, revocations: [], deleted: false)
             }
             var report = Report(profile: profile.name, hadTokens: true, revocations: [], deleted: false)
-            if revoke {
+            if revoke, profile.grant == .managedIdentity {
+                report.revocations = [
+                    RevocationOutcome(
+                        token: "access token", revoked: true,
+                        detail: "managed identity tokens cannot be revoked; the cached one was deleted and expires on its own")
+                ]
+            } else if revoke {
                 do {
                     let provider = try await ProviderResolver(transport: transport).resolve(profile.provider)
-                    let client = try profile.oauthClient()
+                    let client = try await profile.oauthClient()
                     var tokens = entry.tokens
                     // Revocation may need a live access token (Glewlwyd's public clients); we hold
                     // the lock, so refresh here rather than through the broker.

@@ -66,7 +66,7 @@ public struct SignInService: Sendable {
         let provider = try await ProviderResolver(transport: transport).resolve(profile.provider)
         let flow = DeviceFlow(
             deviceAuthorizationEndpoint: try provider.deviceAuthorizationEndpoint(), tokenEndpoint: try provider.tokenEndpoint(),
-            client: try profile.oauthClient(), transport: transport, time: time)
+            client: try await profile.oauthClient(), transport: transport, time: time)
         let code = try await flow.requestCode(scopes: profile.scopes, extra: profile.extraParameters)
         await notifiers.send(
             .codeIssued(
