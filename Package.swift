@@ -20,6 +20,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -41,10 +45,35 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "DeviceGateTelegram",
+            dependencies: [
+                "DeviceGateKit",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "DeviceGateGateway",
+            dependencies: [
+                "DeviceGateKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "devicegate",
             dependencies: [
                 "DeviceGateKit",
+                "DeviceGateTelegram",
+                "DeviceGateGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -67,8 +96,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "DeviceGateTelegramTests",
+            dependencies: ["DeviceGateKit", "DeviceGateTelegram", "DeviceGateTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "DeviceGateIntegrationTests",
             dependencies: ["DeviceGateKit", "DeviceGateTestSupport", "devicegate"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DeviceGateGatewayTests",
+            dependencies: ["DeviceGateKit", "DeviceGateGateway", "DeviceGateTestSupport"],
             swiftSettings: strict
         ),
     ]

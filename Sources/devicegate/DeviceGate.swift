@@ -14,6 +14,7 @@ struct DeviceGate: AsyncParsableCommand {
               devicegate providers                 # what each provider needs in config.toml
               devicegate login work                # shows a link, a code and a QR code; waits for approval
               devicegate token work                # prints a valid access token (refreshed if needed)
+              devicegate exec work -- ./job.sh     # runs job.sh with the token in $ACCESS_TOKEN
               devicegate status                    # who is signed in, until when
               devicegate logout work               # revokes at the provider, deletes locally
 
@@ -25,6 +26,6 @@ struct DeviceGate: AsyncParsableCommand {
             64 usage error · 78 configuration error · 130 interrupted.
             """,
         version: DeviceGateVersion.current,
-        subcommands: [Login.self, Token.self, Status.self, Logout.self, Doctor.self, Providers.self]
+        subcommands: [Login.self, Token.self, Exec.self, Status.self, Logout.self, Bot.self, Doctor.self, Providers.self, Serve.self, Unlock.self, Audit.self, AgentKey.self]
     )
 }

@@ -14,6 +14,7 @@ public actor TokenBroker {
     let time: any TimeSource
     let onRefresh: @Sendable (String) -> Void
     private var inflight: Task<StoredProfile, any Error>?
+    private var cached: StoredProfile?
 
     public init(
         profile: Profile, store: TokenStore, transport: any HTTPTransport, time: any TimeSource,
@@ -27,14 +28,46 @@ public actor TokenBroker {
     }
 
     /// A stored entry whose access token has at least `minimumTTL` seconds left (default: the
-    /// profile's `min_ttl`), refreshed if needed.
+    /// profile's `min_ttl`), refreshed if needed. A long-lived broker (the gateway's) answers
+    /// from memory until the token nears expiry, so the request path does not touch disk.
     public func validEntry(minimumTTL: Int? = nil) async throws -> StoredProfile {
         let ttl = Double(minimumTTL ?? profile.minimumTTL)
+        if let cached, cached.tokens.isUsable(at: time.now(), minimumTTL: ttl) { return cached }
+        return try await singleFlight { try await self.refreshIfStale(minimumTTL: ttl) }
+    }
+
+    /// The upstream answered 401 to `token`: refresh once, unless that token was already
+    /// replaced (by a concurrent caller or another process), in which case the newer one is used.
+    public func entryAfterRejection(of token: Secret) async throws -> StoredProfile {
+        if let cached, cached.tokens.accessToken != token { return cached }
+        cached = nil
+        return try await singleFlight { try await self.renewRejected(token) }
+    }
+
+    private func singleFlight(_ work: @escaping @Sendable () async throws -> StoredProfile) async throws -> StoredProfile {
         if let inflight { return try await inflight.value }
-        let task = Task { try await self.refreshIfStale(minimumTTL: ttl) }
+        let task = Task { try await work() }
         inflight = task
         defer { inflight = nil }
-        return try await task.value
+        let entry = try await task.value
+        cached = entry
+        return entry
+    }
+
+    /// Drops the in-memory copy (after a logout or a breaker trip).
+    public func forget() { cached = nil }
+
+    nonisolated func renewRejected(_ token: Secret) async throws -> StoredProfile {
+        try await store.withLock(profile.name) {
+            let stored = try store.load(profile.name)
+            if let stored, stored.tokens.accessToken != token, stored.tokens.isUsable(at: time.now(), minimumTTL: 0) { return stored }
+            if profile.grant.isService { return try await acquire() }
+            guard let entry = stored, entry.tokens.refreshToken != nil else {
+                throw BrokerError.signInRequired(profile: profile.name, reason: "the API rejected the token and no refresh token is held")
+            }
+            _ = try belongs(entry)
+            return try await refresh(entry)
+        }
     }
 
     public func accessToken(minimumTTL: Int? = nil) async throws -> Secret {

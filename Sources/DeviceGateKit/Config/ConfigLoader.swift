@@ -12,9 +12,10 @@ public struct ConfigLoader: Sendable {
         "extra_params", "min_ttl", "notify", "issuer", "tenant", "domain", "authorization_server", "base_url", "realm",
         "device_authorization_endpoint", "token_endpoint", "revocation_endpoint", "userinfo_endpoint", "jwks_uri",
         "grant", "private_key_file", "certificate_file", "managed_identity", "identity_endpoint", "identity_client_id",
-        "identity_object_id", "identity_resource_id",
+        "identity_object_id", "identity_resource_id", "upstream", "allow", "read_only", "auto_login", "rate_limit_per_minute",
+        "rate_limit_per_hour",
     ]
-    static let topLevelKeys = ["default_profile", "profiles"] + NotifierSettings.tables
+    static let topLevelKeys = ["default_profile", "profiles", "gateway"] + NotifierSettings.tables
 
     public let environment: [String: String]
 
@@ -85,6 +86,7 @@ public struct ConfigLoader: Sendable {
         }
         try applyEnvironment(to: &raw)
         config.notifierSettings = try NotifierSettings.parse(table, lines: lines, path: path, environment: environment)
+        config.gateway = try GatewayConfig.parse(table, lines: lines, path: path)
         if config.defaultProfile == nil, let name = environment["DEVICEGATE_PROFILE"], !name.isEmpty { config.defaultProfile = name }
         for (name, values) in raw {
             do {
@@ -245,7 +247,45 @@ public struct ConfigLoader: Sendable {
         profile.grant = grant
         profile.privateKeyFile = privateKeyFile
         profile.certificateFile = certificateFile
+        profile.gateway = try gatewaySettings(name, v, string: string, url: url, list: list)
         return profile
+    }
+
+    /// `upstream`, `allow`, `read_only`, `auto_login` and the rate limits: what `serve` may do.
+    static func gatewaySettings(
+        _ name: String, _ v: [String: RawValue], string: (String) throws -> String?, url: (String) throws -> URL?, list: (String) throws -> [String]?
+    ) throws -> GatewaySettings? {
+        let keys = ["allow", "read_only", "auto_login", "rate_limit_per_minute", "rate_limit_per_hour"]
+        guard let upstream = try url("upstream") else {
+            if let stray = keys.first(where: { v[$0] != nil }) {
+                throw ConfigError(file: nil, "profiles.\(name).\(stray) needs `upstream` (the API the gateway forwards to)")
+            }
+            return nil
+        }
+        guard upstream.scheme == "https" || upstream.scheme == "http", upstream.query == nil else {
+            throw ConfigError(file: nil, "profiles.\(name).upstream must be an http(s) URL without a query: \(upstream.absoluteString)")
+        }
+        func flag(_ key: String) throws -> Bool {
+            guard let value = v[key] else { return false }
+            guard case .bool(let b) = value else { throw ConfigError(file: nil, "profiles.\(name).\(key) must be true or false") }
+            return b
+        }
+        func limit(_ key: String) throws -> Int? {
+            guard let value = v[key] else { return nil }
+            guard case .int(let n) = value, n > 0 else { throw ConfigError(file: nil, "profiles.\(name).\(key) must be a positive whole number") }
+            return n
+        }
+        var rules: [PolicyRule] = []
+        for text in try list("allow") ?? [] {
+            do { rules.append(try PolicyRule(text)) } catch let error as ConfigError { throw ConfigError(file: nil, "profiles.\(name): \(error.message)") }
+        }
+        let settings = GatewaySettings(
+            upstream: upstream, rules: rules, readOnly: try flag("read_only"), autoLogin: try flag("auto_login"),
+            requestsPerMinute: try limit("rate_limit_per_minute"), requestsPerHour: try limit("rate_limit_per_hour"))
+        if settings.effectiveRules.isEmpty {
+            throw ConfigError(file: nil, "profiles.\(name): the gateway denies everything without rules; add allow = [\"GET /v1.0/me\"] or read_only = true")
+        }
+        return settings
     }
 
     /// `grant = "managed_identity"`: no provider, client or secret; a resource and a host.
@@ -286,6 +326,7 @@ public struct ConfigLoader: Sendable {
             scopes: [resource], minimumTTL: minTTL, notifiers: try list("notify") ?? ["console"])
         profile.grant = .managedIdentity
         profile.managedIdentity = settings
+        profile.gateway = try gatewaySettings(name, v, string: string, url: url, list: list)
         return profile
     }
 
@@ -315,12 +356,15 @@ public struct ConfigLoader: Sendable {
 enum RawValue: Sendable, Equatable {
     case string(String)
     case int(Int)
+    case bool(Bool)
     case list([String])
     case table([String: String])
 
     init(_ value: any TOMLValueConvertible, key: String, file: String?, line: Int?) throws {
         if let s = value.string {
             self = .string(s)
+        } else if value.type == .bool, let b = value.bool {
+            self = .bool(b)
         } else if let n = value.int {
             self = .int(n)
         } else if let array = value.array {

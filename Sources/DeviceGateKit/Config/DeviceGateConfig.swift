@@ -6,6 +6,9 @@ public struct DeviceGateConfig: Sendable {
     public var path: String?
     public var defaultProfile: String?
     public var profiles: [String: Profile]
+    /// The `[telegram]`, `[webhook]` and `[command]` tables and the `TELEGRAM_*` variables.
+    public var notifierSettings = NotifierSettings()
+    public var gateway = GatewayConfig()
 
     public init(path: String? = nil, defaultProfile: String? = nil, profiles: [String: Profile] = [:]) {
         self.path = path

@@ -22,6 +22,8 @@ public struct Profile: Sendable {
     public var privateKeyFile: String?
     public var certificateFile: String?
     public var managedIdentity: ManagedIdentitySettings?
+    /// What `devicegate serve` may forward for this profile; nil if it serves none.
+    public var gateway: GatewaySettings?
     public var provider: ProviderSettings
     public var clientID: String
     public var clientSecret: SecretSource?

@@ -33,7 +33,17 @@ public struct Workspace: Sendable {
 
     public func profile(_ name: String?) throws -> Profile { try config.profile(named: name) }
 
+    /// Refreshes are recorded in the audit log, whichever command triggers them.
     public func broker(for profile: Profile, store: TokenStore) -> TokenBroker {
-        TokenBroker(profile: profile, store: store, transport: transport, time: time)
+        let path = auditLogPath
+        let key = store.key
+        return TokenBroker(
+            profile: profile, store: store, transport: transport, time: time,
+            onRefresh: { name in
+                Task { try? await AuditLog(path: path, storeKey: key).record("refresh", ["profile": .string(name), "by": .string("cli")]) }
+            })
     }
+
+    /// `[gateway] audit_log`, or `audit.jsonl` in the data directory.
+    public var auditLogPath: String { config.gateway.auditLog ?? paths.dataDirectory + "/audit.jsonl" }
 }

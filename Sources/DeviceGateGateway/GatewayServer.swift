@@ -1,0 +1,106 @@
+import DeviceGateKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+
+/// `devicegate serve`: the agent-facing listener and the admin listener (`/healthz`,
+/// `/metrics`), run together until SIGTERM or SIGINT, letting in-flight requests finish.
+public struct GatewayServer: Sendable {
+    public let config: GatewayConfig
+    public let profiles: [Profile]
+    public let store: TokenStore
+    public let hooks: GatewayHooks
+    public let auditPath: String
+
+    public init(config: GatewayConfig, profiles: [Profile], store: TokenStore, hooks: GatewayHooks, auditPath: String) {
+        self.config = config
+        self.profiles = profiles
+        self.store = store
+        self.hooks = hooks
+        self.auditPath = auditPath
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+
+    /// Builds both applications. `onReady` receives the bound agent-facing port (0 for a socket).
+    public func applications(logger: Logger, onReady: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> [any Service] {
+        let served = profiles.filter { $0.gateway != nil }
+        guard !served.isEmpty else {
+            throw Failure(
+                description: "no profile has an `upstream`; add upstream and allow rules to a profile (see `devicegate serve --help`)")
+        }
+        let registry = Self.registry
+        let audit = AuditLog(path: auditPath, storeKey: store.key)
+        let state = GatewayState(
+            profiles: served, config: config, store: store, audit: audit, hooks: hooks, transport: hooks.transport, time: hooks.time,
+            logger: logger)
+        let address: BindAddress
+        if let socket = config.socket {
+            try? FileManager.default.removeItem(atPath: socket)
+            address = .unixDomainSocket(path: socket)
+        } else {
+            address = try Self.bind(config.listen)
+        }
+        let socket = config.socket
+        let main = Application(
+            responder: GatewayResponder(state: state),
+            configuration: .init(address: address, serverName: "devicegate"),
+            services: [UpstreamShutdown(client: state.upstream)],
+            onServerRunning: { channel in
+                if let socket { chmod(socket, 0o600) }
+                await onReady(channel.localAddress?.port ?? 0)
+            },
+            logger: logger)
+        let router = Router()
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/metrics") { _, _ -> Response in
+            var buffer = [UInt8]()
+            registry.emit(into: &buffer)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+        let admin = Application(
+            router: router, configuration: .init(address: try Self.bind(config.adminListen), serverName: "devicegate-admin"), logger: logger
+        )
+        return [main, admin]
+    }
+
+    /// Runs until a signal, then shuts down gracefully.
+    public func run(logger: Logger, onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: try applications(logger: logger, onReady: onReady), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    static func bind(_ text: String) throws -> BindAddress {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
+            throw Failure(description: "\"\(text)\" is not HOST:PORT")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return .hostname(host, port: port)
+    }
+}
+
+/// Closes the upstream connection pool after the server stops.
+struct UpstreamShutdown: Service {
+    let client: UpstreamClient
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}

@@ -1,0 +1,180 @@
+import Crypto
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A value an audit record may hold. There is no case for a ``Secret``: nothing that holds a
+/// token can be written here.
+public enum AuditValue: Sendable, Equatable {
+    case string(String)
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+
+    var json: Any {
+        switch self {
+        case .string(let s): s
+        case .int(let n): n
+        case .double(let d): (d * 1000).rounded() / 1000
+        case .bool(let b): b
+        }
+    }
+}
+
+/// An append-only JSON-lines record of sign-ins, refreshes, proxied calls, denials and breaker
+/// events, each line chained to the one before it.
+///
+/// Every line carries `prev`, the HMAC-SHA-256 of the previous line under a key derived from the
+/// store key, and a sidecar `.head` file holds the last line's HMAC and the line count. Editing,
+/// inserting or deleting any line, including the last, breaks the chain, and without the store
+/// key the chain cannot be recomputed. Appends from several processes are serialised with
+/// `flock(2)`.
+public actor AuditLog {
+    public nonisolated let path: String
+    private let key: SymmetricKey
+    private var fd: Int32 = -1
+    private var headFD: Int32 = -1
+    private var head = AuditLog.genesis
+    private var count = 0
+    private var knownSize: Int64 = -1
+
+    static let genesis = String(repeating: "0", count: 64)
+
+    public init(path: String, storeKey: StoreKey) {
+        self.path = path
+        self.key = Self.auditKey(storeKey)
+    }
+
+    static func auditKey(_ storeKey: StoreKey) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: storeKey.key, info: Data("devicegate audit log v1".utf8), outputByteCount: 32)
+    }
+
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Appends one record. Throws if it could not be written: callers that act on behalf of an
+    /// agent must then refuse to act.
+    public func record(_ event: String, _ fields: [String: AuditValue]) throws {
+        try open()
+        guard flock(fd, LOCK_EX) == 0 else { throw Failure(description: "cannot lock the audit log \(path)") }
+        defer { flock(fd, LOCK_UN) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw Failure(description: "cannot inspect the audit log \(path)") }
+        if Int64(st.st_size) != knownSize { try resync(size: Int64(st.st_size)) }
+        var object = fields.mapValues(\.json)
+        object["time"] = Self.timestamp()
+        object["event"] = event
+        object["prev"] = head
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        let line = data + Data([0x0A])
+        let written = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == line.count else {
+            throw Failure(description: "cannot write the audit log \(path): \(String(cString: strerror(errno)))")
+        }
+        head = Self.mac(data, key: key)
+        count += 1
+        knownSize = Int64(st.st_size) + Int64(line.count)
+        writeHead()
+    }
+
+    private func open() throws {
+        guard fd < 0 else { return }
+        let directory = (path as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Failure(description: "cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
+        headFD = Glibc.open(path + ".head", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    }
+
+    /// Another process appended (or this is the first write): find the chain's head on disk.
+    private func resync(size: Int64) throws {
+        let lines = try Self.lines(path)
+        count = lines.count
+        head = lines.last.map { Self.mac(Data($0.utf8), key: key) } ?? Self.genesis
+        knownSize = size
+    }
+
+    private func writeHead() {
+        guard headFD >= 0 else { return }
+        let text = Array("\(count) \(head)\n".utf8)
+        _ = text.withUnsafeBytes { pwrite(headFD, $0.baseAddress, $0.count, 0) }
+        ftruncate(headFD, off_t(text.count))
+    }
+
+    static func mac(_ line: Data, key: SymmetricKey) -> String {
+        HMAC<SHA256>.authenticationCode(for: line, using: key).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func timestamp() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date())
+    }
+
+    static func lines(_ path: String) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    // MARK: reading
+
+    public struct Verification: Sendable {
+        public let lines: Int
+        /// 1-based line number and what is wrong, or nil when the chain is intact.
+        public let problem: (line: Int, reason: String)?
+        public var isIntact: Bool { problem == nil }
+    }
+
+    /// Walks the chain and compares its end with the `.head` file.
+    public static func verify(path: String, storeKey: StoreKey) throws -> Verification {
+        let key = auditKey(storeKey)
+        let lines = try lines(path)
+        var previous = genesis
+        for (index, line) in lines.enumerated() {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+                return Verification(lines: lines.count, problem: (index + 1, "not a JSON record"))
+            }
+            guard object["prev"] as? String == previous else {
+                return Verification(
+                    lines: lines.count,
+                    problem: (
+                        index + 1,
+                        index == 0
+                            ? "the first record does not start the chain (records before it were deleted)"
+                            : "the chain breaks here: this line or the one before it was edited, inserted or deleted"
+                    ))
+            }
+            previous = mac(Data(line.utf8), key: key)
+        }
+        if let headText = try? String(contentsOfFile: path + ".head", encoding: .utf8) {
+            let parts = headText.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            if parts.count == 2, parts[0] != String(lines.count) || parts[1] != previous {
+                return Verification(
+                    lines: lines.count,
+                    problem: (
+                        lines.count,
+                        "the log ends differently than recorded in \(path).head (\(parts[0]) lines): lines at the end were edited or deleted"
+                    ))
+            }
+        } else if !lines.isEmpty {
+            return Verification(lines: lines.count, problem: (lines.count, "\(path).head is missing"))
+        }
+        return Verification(lines: lines.count, problem: nil)
+    }
+
+    /// Records, oldest first, optionally only since a time and for one profile.
+    public static func read(path: String, since: Date? = nil, profile: String? = nil) throws -> [[String: Any]] {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return try lines(path).compactMap { line in
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return nil }
+            if let profile, object["profile"] as? String != profile { return nil }
+            if let since, let time = (object["time"] as? String).flatMap(formatter.date(from:)), time < since { return nil }
+            return object
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import TOMLKit
+
+/// The `[gateway]` table: where `devicegate serve` listens and how strict it is.
+public struct GatewayConfig: Sendable, Equatable {
+    /// `host:port`; loopback by default, because the gateway hands out the person's authority.
+    public var listen = "127.0.0.1:8787"
+    /// A Unix socket (mode 0600) instead of TCP.
+    public var socket: String?
+    /// `/healthz` and `/metrics`, on a separate listener so agents cannot reach them.
+    public var adminListen = "127.0.0.1:8788"
+    public var maxRequestBytes = 10 << 20
+    public var connectTimeout = 10
+    public var readTimeout = 60
+    /// Default: `audit.jsonl` in the data directory.
+    public var auditLog: String?
+    /// Per-agent keys: name → `sha256:<hex>` of the key. Empty: loopback callers need no key.
+    public var agents: [String: String] = [:]
+    /// Within one minute, more than this many failed sign-ins lock the profile (the seed's alert rule).
+    public var breakerFailedSignIns = 5
+    public var breakerDenials = 20
+    /// Upstream 401s that a refresh did not cure.
+    public var breakerUpstreamRejections = 3
+
+    public init() {}
+
+    static let keys = [
+        "listen", "socket", "admin_listen", "max_request_bytes", "connect_timeout", "read_timeout", "audit_log", "agents",
+        "breaker_failed_signins", "breaker_denials", "breaker_upstream_rejections",
+    ]
+
+    static func parse(_ root: TOMLTable, lines: LineLocator, path: String?) throws -> GatewayConfig {
+        var config = GatewayConfig()
+        guard let value = root["gateway"] else { return config }
+        guard let table = value.table else {
+            throw ConfigError(file: path, line: lines.line(ofKey: "gateway", inTable: nil), "`gateway` must be a table: [gateway]")
+        }
+        for key in table.keys {
+            let line = lines.line(ofKey: key, inTable: "gateway")
+            guard keys.contains(key) else {
+                throw ConfigError(file: path, line: line, "gateway: unknown key `\(key)`" + ConfigLoader.suggestion(key, keys))
+            }
+            let item = table[key]!
+            func string() throws -> String {
+                guard let s = item.string else { throw ConfigError(file: path, line: line, "gateway.\(key) must be a string") }
+                return s
+            }
+            func number() throws -> Int {
+                guard let n = item.int, n > 0 else {
+                    throw ConfigError(file: path, line: line, "gateway.\(key) must be a positive whole number")
+                }
+                return n
+            }
+            switch key {
+            case "listen": config.listen = try string()
+            case "socket": config.socket = try string()
+            case "admin_listen": config.adminListen = try string()
+            case "max_request_bytes": config.maxRequestBytes = try number()
+            case "connect_timeout": config.connectTimeout = try number()
+            case "read_timeout": config.readTimeout = try number()
+            case "audit_log": config.auditLog = try string()
+            case "breaker_failed_signins": config.breakerFailedSignIns = try number()
+            case "breaker_denials": config.breakerDenials = try number()
+            case "breaker_upstream_rejections": config.breakerUpstreamRejections = try number()
+            case "agents":
+                guard let agents = item.table else {
+                    throw ConfigError(file: path, line: line, "gateway.agents must be a table: [gateway.agents] NAME = \"sha256:…\"")
+                }
+                for name in agents.keys {
+                    guard let hash = agents[name]?.string, hash.hasPrefix("sha256:"), hash.count == 71 else {
+                        throw ConfigError(
+                            file: path, line: lines.line(ofKey: name, inTable: "gateway.agents"),
+                            "gateway.agents.\(name) must be \"sha256:<64 hex digits>\" as printed by `devicegate agent-key \(name)`")
+                    }
+                    config.agents[name] = hash
+                }
+            default: break
+            }
+        }
+        if config.socket == nil, let host = config.listen.split(separator: ":").first,
+            !["127.0.0.1", "localhost", "::1", "[::1]"].contains(String(host))
+        {
+            // Allowed (a compose network needs it), but only with agent keys.
+            guard !config.agents.isEmpty else {
+                throw ConfigError(
+                    file: path, line: lines.line(ofKey: "listen", inTable: "gateway"),
+                    "gateway.listen = \"\(config.listen)\" is not loopback; that needs agent keys ([gateway.agents]) so that only your agents can call it"
+                )
+            }
+        }
+        return config
+    }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import DeviceGateGateway
+import DeviceGateKit
+import Foundation
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the local gateway: agents call APIs through it and never see a token.",
+        discussion: """
+            http://127.0.0.1:8787/PROFILE/PATH is forwarded to the profile's `upstream` + PATH with
+            the profile's access token injected (refreshed as needed), if one of the profile's allow
+            rules permits it. Everything else is refused with a JSON reason, and every call is
+            recorded in the audit log. Nothing but the profile's upstream ever receives the token;
+            redirects are passed back, never followed.
+
+              [profiles.work]
+              provider = "microsoft"
+              client_id = "…"
+              scopes = ["openid", "offline_access", "User.Read", "Mail.Read"]
+              upstream = "https://graph.microsoft.com"
+              allow = ["GET /v1.0/me", "GET /v1.0/me/messages/**"]   # or read_only = true
+              auto_login = true           # a call without a sign-in sends the person a code
+              rate_limit_per_minute = 60
+
+            Patterns: `*` is one path segment, `**` any number (only at the end). Paths with
+            `..`, `.`, `//`, encoded slashes or dots, or malformed encodings are refused (400).
+
+            Answers: 401 sign_in_required · 403 forbidden · 423 locked (breaker) · 429 rate_limited.
+            Admin: /healthz and /metrics (Prometheus) on --admin-listen. [gateway] in config.toml
+            sets listen, socket, admin_listen, max_request_bytes, timeouts, audit_log, the
+            breaker thresholds and [gateway.agents] keys (see `devicegate agent-key`).
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Listen on HOST:PORT (default [gateway] listen, 127.0.0.1:8787).", valueName: "host:port"))
+    var listen: String?
+
+    @Option(help: ArgumentHelp("Listen on a Unix socket (mode 0600) instead.", valueName: "path"))
+    var socket: String?
+
+    @Option(help: ArgumentHelp("Admin listener for /healthz and /metrics (default 127.0.0.1:8788).", valueName: "host:port"))
+    var adminListen: String?
+
+    func run() async throws {
+        try await reportingErrors {
+            let workspace = try global.workspace()
+            var config = workspace.config.gateway
+            if let listen { config.listen = listen }
+            if let socket { config.socket = socket }
+            if let adminListen { config.adminListen = adminListen }
+            let store = try workspace.store()
+            var logger = Logger(label: "devicegate.gateway")
+            logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            let hooks = GatewayHooks(
+                transport: workspace.transport, time: workspace.time,
+                signIn: { profile in
+                    let notifiers = try Notifiers.make(profile.notifiers, showQR: false, workspace: workspace)
+                    _ = try await SignInService(
+                        profile: profile, store: store, transport: workspace.transport, time: workspace.time,
+                        notifiers: NotifierFanout(notifiers)
+                    ).run()
+                },
+                alert: { profile, message in
+                    guard let notifiers = try? Notifiers.make(profile.notifiers, showQR: false, workspace: workspace) else { return }
+                    await NotifierFanout(notifiers).send(.warning(profile: profile.name, message: message))
+                })
+            let server = GatewayServer(
+                config: config, profiles: Array(workspace.config.profiles.values), store: store, hooks: hooks,
+                auditPath: workspace.auditLogPath)
+            let announcement =
+                "devicegate: gateway on \(config.socket ?? config.listen) for "
+                + workspace.config.profiles.values.filter { $0.gateway != nil }.map(\.name).sorted().joined(separator: ", ")
+                + "; admin on \(config.adminListen)"
+            try await server.run(logger: logger) { _ in StandardError.write(announcement) }
+        }
+    }
+}
+
+struct Unlock: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Lift a breaker lock from a profile.",
+        discussion:
+            "The breaker locks a profile and revokes its tokens when failures spike. Check the audit log (`devicegate audit show --profile NAME`), then unlock and sign in again."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The locked profile.")
+    var profile: String
+
+    func run() async throws {
+        try await reportingErrors {
+            let workspace = try global.workspace()
+            let profile = try workspace.profile(profile)
+            let store = try workspace.store()
+            if try ProfileLock.remove(profile.name, in: store.directory) {
+                try? await AuditLog(path: workspace.auditLogPath, storeKey: store.key).record(
+                    "unlocked", ["profile": .string(profile.name)])
+                StandardError.write("✓ \(profile.name) is unlocked. Sign in again with `devicegate login \(profile.name)`.")
+            } else {
+                StandardError.write("\(profile.name) was not locked.")
+            }
+        }
+    }
+}
+
+struct AgentKey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent-key",
+        abstract: "Make a key for one agent to call the gateway with.",
+        discussion: """
+            Prints the key on stdout (give it to the agent, e.g. as DEVICEGATE_AGENT_KEY) and, on
+            stderr, the line for config.toml. The gateway keeps only the hash.
+
+              [gateway.agents]
+              openclaw = "sha256:…"
+            """)
+
+    @Argument(help: "The agent's name, as it will appear in the audit log.")
+    var name: String
+
+    func run() async throws {
+        let (key, hash) = AgentKeys.generate()
+        print(key)
+        StandardError.write("Add to config.toml:\n\n[gateway.agents]\n\(name) = \"\(hash)\"")
+    }
+}
