@@ -26,6 +26,9 @@ struct DeviceGate: AsyncParsableCommand {
             64 usage error · 78 configuration error · 130 interrupted.
             """,
         version: DeviceGateVersion.current,
-        subcommands: [Login.self, Token.self, Exec.self, Status.self, Logout.self, Bot.self, Doctor.self, Providers.self, Serve.self, Unlock.self, Audit.self, AgentKey.self]
+        subcommands: [
+            Login.self, Token.self, Exec.self, Status.self, Logout.self, Bot.self, Doctor.self, Providers.self, Serve.self, Unlock.self,
+            Audit.self, AgentKey.self,
+        ]
     )
 }

@@ -1,0 +1,188 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Runs one program the way a shell would, with secrets added to its environment: the token
+/// reaches the program through `envp` only, never through `argv`, where `ps` and
+/// `/proc/PID/cmdline` would show it to every user of the machine.
+///
+/// The child inherits devicegate's standard input, output and error (no pipes, so terminals,
+/// prompts and binary output work unchanged). SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to
+/// devicegate are passed on, so `docker stop` or a supervisor reaches the real program; signals
+/// the terminal already sent to the whole foreground process group (Ctrl-C) are not sent a
+/// second time. The result is the child's exit status, or 128+N when signal N ended it, as a
+/// shell reports it.
+public struct ChildProcess: Sendable {
+    /// How the child ended.
+    public enum Termination: Sendable, Equatable {
+        case exited(Int32)
+        case signaled(Int32)
+
+        /// The status to exit with: the child's own, or 128+N for death by signal N.
+        public var exitCode: Int32 {
+            switch self {
+            case .exited(let code): code
+            case .signaled(let signal): 128 + signal
+            }
+        }
+    }
+
+    /// The program could not be started at all.
+    public struct SpawnError: Error, Sendable, CustomStringConvertible {
+        public let command: String
+        public let errno: Int32
+
+        /// 127 when the command was not found, 126 when it was found but cannot run, as in sh.
+        public var exitCode: Int32 { errno == ENOENT ? 127 : 126 }
+
+        public var description: String {
+            errno == ENOENT ? "\(command): command not found" : "\(command): cannot run: \(String(cString: strerror(errno)))"
+        }
+    }
+
+    /// The signals passed on to the child.
+    public static let forwardedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+
+    /// The program (looked up in PATH unless it contains a slash) and its arguments.
+    public var command: [String]
+    /// Variables to set on top of devicegate's own environment, in clear text.
+    public var environment: [String: String]
+    /// Variables holding secrets; revealed only into the child's environment block.
+    public var secrets: [String: Secret]
+
+    public init(command: [String], environment: [String: String] = [:], secrets: [String: Secret] = [:]) {
+        precondition(!command.isEmpty, "a command needs at least a program name")
+        self.command = command
+        self.environment = environment
+        self.secrets = secrets
+    }
+
+    /// Starts the child, forwards signals to it until it ends, and returns how it ended.
+    /// Waiting happens on a thread of its own, not on the concurrency pool.
+    public func run() async throws -> Termination {
+        let pid = try spawn()
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let termination = Self.wait(for: pid)
+                Self.stopForwarding()
+                continuation.resume(returning: termination)
+            }
+        }
+    }
+
+    /// The environment block for the child: devicegate's own, then `environment`, then the
+    /// secrets, each later one winning.
+    func environmentBlock(base: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+        var merged = base
+        for (name, value) in environment { merged[name] = value }
+        for (name, secret) in secrets { merged[name] = secret.reveal() }
+        return merged.map { "\($0.key)=\($0.value)" }
+    }
+
+    private func spawn() throws -> pid_t {
+        let argv = command.map { strdup($0) } + [nil]
+        let envp = environmentBlock().map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+
+        #if canImport(Darwin)
+            var attributes: posix_spawnattr_t?
+        #else
+            var attributes = posix_spawnattr_t()
+        #endif
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // The calling thread may block signals (concurrency and Dispatch threads do), and
+        // devicegate's own dispositions must not leak into the child: start it clean.
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signo in Self.forwardedSignals + [SIGPIPE] { sigaddset(&defaults, signo) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        // Handlers go in before the child exists so no signal is lost in between; one that
+        // arrives before the pid is known is delivered right after.
+        Self.startForwarding()
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, command[0], nil, &attributes, argv, envp)
+        guard result == 0 else {
+            Self.stopForwarding()
+            throw SpawnError(command: command[0], errno: result)
+        }
+        forwardingTarget = pid
+        let pending = pendingSignal
+        if pending != 0 { kill(pid, pending) }
+        return pid
+    }
+
+    private static func wait(for pid: pid_t) -> Termination {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            if errno != EINTR { return .exited(127) }
+        }
+        // The WIFEXITED family are C macros Swift does not import; this is their definition.
+        let signal = status & 0x7f
+        return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+    }
+
+    private static func startForwarding() {
+        forwardingTarget = 0
+        pendingSignal = 0
+        var action = sigaction()
+        #if canImport(Darwin)
+            action.__sigaction_u.__sa_sigaction = forwardSignal
+        #else
+            action.__sigaction_handler.sa_sigaction = forwardSignal
+        #endif
+        action.sa_flags = SA_SIGINFO | SA_RESTART
+        sigemptyset(&action.sa_mask)
+        for signo in forwardedSignals {
+            var previous = sigaction()
+            sigaction(signo, &action, &previous)
+            previousActions[signo] = previous
+        }
+    }
+
+    private static func stopForwarding() {
+        for (signo, previous) in previousActions {
+            var action = previous
+            sigaction(signo, &action, nil)
+        }
+        previousActions = [:]
+        forwardingTarget = 0
+    }
+}
+
+// A signal handler can reach only global state. These are written by the one thread running a
+// child (before the handlers go in and right after the spawn) and read by the handler; a single
+// aligned 32-bit load or store is atomic on every platform Swift runs on, which is all
+// `sig_atomic_t` promises in C.
+nonisolated(unsafe) private var forwardingTarget: pid_t = 0
+nonisolated(unsafe) private var pendingSignal: Int32 = 0
+nonisolated(unsafe) private var previousActions: [Int32: sigaction] = [:]
+
+/// Async-signal-safe: reads two globals and calls kill(2).
+private func forwardSignal(_ signo: Int32, _ info: UnsafeMutablePointer<siginfo_t>?, _ context: UnsafeMutableRawPointer?) {
+    #if os(Linux)
+        // SI_KERNEL: the terminal (Ctrl-C, Ctrl-\, hang-up) signalled the whole foreground
+        // process group, the child included; sending it again would make it a double press.
+        if let info, info.pointee.si_code == 0x80 { return }
+    #endif
+    let target = forwardingTarget
+    if target > 0 {
+        kill(target, signo)
+    } else {
+        pendingSignal = signo
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import DeviceGateKit
+import Foundation
+
+struct Exec: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a command with a fresh access token in its environment.",
+        discussion: """
+            Gets a valid access token for the profile (refreshing it first if needed), then runs
+            the command with the token in ACCESS_TOKEN, or in each variable named with --env. The
+            token is never put on a command line, where `ps` would show it to every user; pass it
+            on inside the command as "$ACCESS_TOKEN" (single-quoted, so the child's shell expands
+            it, not yours).
+
+            The command inherits stdin, stdout and stderr; SIGINT, SIGTERM, SIGHUP and SIGQUIT are
+            passed on to it; devicegate exits with the command's status (128+N if signal N ended
+            it). Everything after `--` is the command.
+
+            Examples:
+              devicegate exec work -- sh -c 'curl -sH "Authorization: Bearer $ACCESS_TOKEN" https://graph.microsoft.com/v1.0/me'
+              devicegate exec github --env GH_TOKEN -- gh api user
+              devicegate exec work --env TOKEN --env ACCESS_TOKEN --min-ttl 1800 -- ./long-job.sh
+
+            Exit codes: the command's own · 3 sign-in needed (run `devicegate login`) · 78 config
+            error · 126 the command cannot run · 127 command not found · 1 other error before the
+            command started.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The profile (default: the only or the default profile).")
+    var profile: String?
+
+    @Option(
+        name: .customLong("env"),
+        help: ArgumentHelp("A variable to put the token in (repeatable; default: ACCESS_TOKEN).", valueName: "name"))
+    var variables: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Refresh unless the token is valid for at least this many seconds (default: the profile's min_ttl, 300).", valueName: "seconds")
+    )
+    var minTTL: Int?
+
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("The command and its arguments, after `--`.", valueName: "command"))
+    var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("name the command to run after `--`, e.g. devicegate exec work -- gh api user") }
+        if let minTTL, minTTL < 0 { throw ValidationError("--min-ttl must be 0 or more") }
+        for name in variables where !Self.isVariableName(name) {
+            throw ValidationError("--env \(name): a variable name is letters, digits and _, not starting with a digit")
+        }
+    }
+
+    static func isVariableName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+    }
+
+    func run() async throws {
+        var termination: ChildProcess.Termination?
+        try await reportingErrors {
+            let workspace = try global.workspace()
+            let profile = try workspace.profile(profile)
+            let token = try await workspace.broker(for: profile, store: try workspace.store()).accessToken(minimumTTL: minTTL)
+            let names = variables.isEmpty ? ["ACCESS_TOKEN"] : variables
+            let child = ChildProcess(command: command, secrets: Dictionary(names.map { ($0, token) }, uniquingKeysWith: { a, _ in a }))
+            do {
+                termination = try await child.run()
+            } catch let error as ChildProcess.SpawnError {
+                StandardError.write("devicegate: \(error)")
+                throw ExitCode(error.exitCode)
+            }
+        }
+        if let code = termination?.exitCode, code != 0 { throw ExitCode(code) }
+    }
+}

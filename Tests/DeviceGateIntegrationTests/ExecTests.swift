@@ -1,0 +1,129 @@
+import DeviceGateKit
+import DeviceGateTestSupport
+import Foundation
+import Testing
+
+/// `devicegate exec` with the real binary, a real sign-in at Glewlwyd, and real child processes.
+@Suite(.serialized) struct ExecTests {
+    @Test func runsCommandsWithTheTokenInTheirEnvironmentOnly() throws {
+        let idp = try LocalIdP.load()
+        let box = Sandbox(idp: idp)
+        defer { box.remove() }
+        let login = try box.login("work") { try idp.approve($0) }
+        #expect(login.result.status == 0, "login: \(login.result.stderr)")
+        var outputs: [String] = [login.result.stdout, login.result.stderr]
+
+        // The issue's acceptance command.
+        let present = try box.run("exec", "work", "--", "sh", "-c", #"test -n "$ACCESS_TOKEN""#)
+        outputs += [present.stdout, present.stderr]
+        #expect(present.status == 0, "exec: \(present.stderr)")
+
+        // It is the stored token, and it reached the child through the environment alone.
+        let seen = box.dir.file("seen")
+        let argvFile = box.dir.file("argv")
+        let psFile = box.dir.file("ps")
+        let written = try box.run(
+            "exec", "work", "--", "sh", "-c",
+            #"printf %s "$ACCESS_TOKEN" > "$1"; cat /proc/$$/cmdline /proc/$PPID/cmdline > "$2"; ps -eo args > "$3""#,
+            "sh", seen, argvFile, psFile)
+        outputs += [written.stdout, written.stderr]
+        #expect(written.status == 0, "exec: \(written.stderr)")
+        let token = try #require(try box.store().load("work")).tokens.accessToken
+        #expect(Secret(try String(contentsOfFile: seen, encoding: .utf8)) == token, "the child got the profile's access token")
+        let argv = try String(decoding: Data(contentsOf: URL(fileURLWithPath: argvFile)), as: UTF8.self)
+        #expect(argv.contains("ACCESS_TOKEN"), "the check read the real command lines")
+        // Booleans, not the strings: a failed expectation prints its operands, which would show the token.
+        let argvHasToken = argv.contains(token.reveal())
+        #expect(!argvHasToken, "the token is on the child's or devicegate's command line")
+        let ps = try String(contentsOfFile: psFile, encoding: .utf8)
+        #expect(ps.contains("devicegate exec work"), "ps saw devicegate while the child ran")
+        let psHasToken = ps.contains(token.reveal())
+        #expect(!psHasToken, "the token is visible in ps")
+
+        // --env names the variables; then ACCESS_TOKEN is not set.
+        let named = try box.run(
+            "exec", "work", "--env", "GH_TOKEN", "--env", "OTHER_TOKEN", "--", "sh", "-c",
+            #"test -n "$GH_TOKEN" && test "$GH_TOKEN" = "$OTHER_TOKEN" && test -z "${ACCESS_TOKEN+set}""#)
+        outputs += [named.stdout, named.stderr]
+        #expect(named.status == 0, "exec --env: \(named.stderr)")
+
+        // Exit statuses come back, death by signal as 128+N.
+        #expect(try box.run("exec", "work", "--", "sh", "-c", "exit 7").status == 7)
+        #expect(try box.run("exec", "work", "--", "sh", "-c", "kill -TERM $$").status == 128 + SIGTERM)
+        let missing = try box.run("exec", "work", "--", "devicegate-no-such-command")
+        #expect(missing.status == 127)
+        #expect(missing.stderr.contains("devicegate-no-such-command: command not found"))
+
+        // Standard streams are the caller's own.
+        let echoed = try ProcessResult.run(
+            Sandbox.binary, ["exec", "work", "--", "sh", "-c", "cat; echo to-stderr >&2"], environment: box.environment, stdin: "from stdin"
+        )
+        #expect(echoed.status == 0)
+        #expect(echoed.stdout == "from stdin")
+        #expect(echoed.stderr == "to-stderr\n")
+        outputs += [echoed.stdout, echoed.stderr]
+
+        let leaked = outputs.contains { $0.contains(token.reveal()) }
+        #expect(!leaked, "a token leaked into command output")
+    }
+
+    @Test func signalsSentToDevicegateReachTheCommand() throws {
+        let idp = try LocalIdP.load()
+        let box = Sandbox(idp: idp)
+        defer { box.remove() }
+        #expect(try box.login("work") { try idp.approve($0) }.result.status == 0)
+
+        for (signal, name) in [(SIGTERM, "TERM"), (SIGHUP, "HUP"), (SIGINT, "INT")] {
+            // The child traps the signal and exits 40+N; untrapped, it would end by itself with 9
+            // after a minute, so a signal that is not forwarded fails the test instead of hanging it.
+            let script = """
+                trap 'echo "got \(name)"; exit $((40 + \(signal)))' \(name)
+                echo ready
+                i=0; while [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; exit 9
+                """
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Sandbox.binary)
+            process.arguments = ["exec", "work", "--", "sh", "-c", script]
+            process.environment = box.environment
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("ready\n") {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen.append(chunk)
+            }
+            kill(process.processIdentifier, signal)
+            seen.append(out.fileHandleForReading.readDataToEndOfFile())
+            process.waitUntilExit()
+            #expect(process.terminationReason == .exit, "devicegate itself was killed by SIG\(name)")
+            #expect(process.terminationStatus == 40 + signal, "SIG\(name)")
+            #expect(String(decoding: seen, as: UTF8.self) == "ready\ngot \(name)\n")
+        }
+    }
+
+    @Test func notSignedInExits3WithoutRunningTheCommand() throws {
+        let box = Sandbox(idp: try LocalIdP.load())
+        defer { box.remove() }
+        let marker = box.dir.file("ran")
+        let result = try box.run("exec", "work", "--", "sh", "-c", #"touch "$1""#, "sh", marker)
+        #expect(result.status == 3)
+        #expect(result.stderr.contains("sign-in needed for work"))
+        #expect(result.stderr.contains("devicegate login work"))
+        #expect(!FileManager.default.fileExists(atPath: marker), "the command ran without a token")
+    }
+
+    @Test func usageErrorsExit64() throws {
+        let box = Sandbox(idp: try LocalIdP.load())
+        defer { box.remove() }
+        let noCommand = try box.run("exec", "work")
+        #expect(noCommand.status == 64)
+        #expect(noCommand.stderr.contains("after `--`"))
+        #expect(try box.run("exec", "work", "--env", "1BAD", "--", "true").status == 64)
+        #expect(try box.run("exec", "work", "--env", "A=B", "--", "true").status == 64)
+        #expect(try box.run("exec", "work", "--min-ttl", "-1", "--", "true").status == 64)
+    }
+}
