@@ -86,6 +86,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
             path: "Tests/DeviceGateTestSupport",
             swiftSettings: strict
@@ -107,7 +108,12 @@ let package = Package(
         ),
         .testTarget(
             name: "DeviceGateGatewayTests",
-            dependencies: ["DeviceGateKit", "DeviceGateGateway", "DeviceGateTestSupport"],
+            dependencies: [
+                "DeviceGateKit", "DeviceGateGateway", "DeviceGateTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
     ]

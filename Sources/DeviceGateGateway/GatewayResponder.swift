@@ -40,7 +40,8 @@ public struct GatewayResponder: HTTPResponder {
         async throws -> Response
     {
         // 1. Origin-form only: an absolute URI or authority form could name another host.
-        guard target.hasPrefix("/") else {
+        // (HTTPTypes turns `GET http://host/path` into scheme + authority + path, so look at both.)
+        guard target.hasPrefix("/"), request.headers[HTTPField.Name(OriginFormGuard.marker)!] == nil else {
             throw Denial(
                 status: .badRequest, error: "bad_request", profile: nil,
                 reason: "only origin-form request targets (/PROFILE/path) are accepted")

@@ -57,6 +57,7 @@ public struct GatewayServer: Sendable {
         let socket = config.socket
         let main = Application(
             responder: GatewayResponder(state: state),
+            server: GuardedHTTP1Channel.builder,
             configuration: .init(address: address, serverName: "devicegate"),
             services: [UpstreamShutdown(client: state.upstream)],
             onServerRunning: { channel in

@@ -2,6 +2,7 @@ import DeviceGateKit
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOFoundationCompat
 import NIOHTTP1
 import NIOPosix
 
@@ -11,7 +12,8 @@ public struct RecordedRequest: Sendable {
     public let path: String
     public let query: String?
     public let headers: [(name: String, value: String)]
-    public let body: String
+    public let bytes: Data
+    public var body: String { String(decoding: bytes, as: UTF8.self) }
 
     public func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
@@ -123,7 +125,7 @@ public final class LoopbackServer: Sendable {
                     let parts = head.uri.split(separator: "?", maxSplits: 1)
                     let request = RecordedRequest(
                         method: head.method.rawValue, path: String(parts.first ?? ""), query: parts.count > 1 ? String(parts[1]) : nil,
-                        headers: head.headers.map { ($0.name, $0.value) }, body: String(buffer: body))
+                        headers: head.headers.map { ($0.name, $0.value) }, bytes: Data(buffer: body))
                     log.withLockedValue { $0.append(request) }
                     let response = await handler(request)
                     if response.dropConnection { return }

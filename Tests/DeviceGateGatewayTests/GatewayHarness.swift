@@ -1,0 +1,139 @@
+import AsyncHTTPClient
+import Crypto
+import DeviceGateGateway
+import DeviceGateKit
+import DeviceGateTestSupport
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import ServiceLifecycle
+import Testing
+
+/// A gateway on loopback in front of a real echo upstream, with tokens from a fake provider.
+final class GatewayHarness: Sendable {
+    let idp: FakeIdentityProvider
+    let upstream: LoopbackServer
+    let dir: TemporaryDirectory
+    let store: TokenStore
+    let port: Int
+    let auditPath: String
+    private let task: Task<Void, any Error>
+
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    /// The upstream answers with what it received, unless `answer` says otherwise.
+    static func start(
+        allow: [String] = ["GET /v1.0/me", "GET /v1.0/me/messages/**", "POST /upload"],
+        config tweak: @Sendable (inout GatewayConfig) -> Void = { _ in },
+        settings tweakSettings: @Sendable (inout GatewaySettings) -> Void = { _ in },
+        signedIn: Bool = true, remaining: Double = 3000, upstreamBasePath: String = "",
+        answer: @escaping @Sendable (RecordedRequest) async -> ScriptedResponse? = { _ in nil }
+    ) async throws -> GatewayHarness {
+        let idp = try await FakeIdentityProvider.start()
+        let upstream = try await LoopbackServer.start { request in
+            if let scripted = await answer(request) { return scripted }
+            return .json(
+                200,
+                [
+                    "method": request.method, "path": request.path, "query": request.query ?? "",
+                    "headers": Dictionary(
+                        request.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, b in a + "," + b }),
+                    "body_bytes": request.bytes.count,
+                    "body_sha256": SHA256.hash(data: request.bytes).map { String(format: "%02x", $0) }.joined(),
+                ])
+        }
+        let dir = TemporaryDirectory("devicegate-gw")
+        let store = try TokenStore(directory: dir.path, keyFile: nil)
+        var profile = idp.profile()
+        var settings = GatewaySettings(upstream: upstream.url(upstreamBasePath), rules: try allow.map(PolicyRule.init))
+        tweakSettings(&settings)
+        profile.gateway = settings
+        if signedIn {
+            idp.update {
+                $0.issued = 1
+                $0.liveRefreshToken = FakeIdentityProvider.refreshToken(1)
+            }
+            try store.save(
+                StoredProfile(
+                    profile: "work", issuer: profile.issuerIdentity, clientID: profile.clientID,
+                    tokens: TokenSet(
+                        accessToken: Secret(FakeIdentityProvider.accessToken(1)),
+                        refreshToken: Secret(FakeIdentityProvider.refreshToken(1)),
+                        expiresAt: Date().addingTimeInterval(remaining), obtainedAt: Date()),
+                    identity: nil, updatedAt: Date()))
+        }
+        var config = GatewayConfig()
+        config.listen = "127.0.0.1:0"
+        config.adminListen = "127.0.0.1:0"
+        tweak(&config)
+        let alerts = NIOLockedValueBox<[String]>([])
+        let hooks = GatewayHooks(
+            signIn: { _ in throw CancellationError() }, alert: { _, message in alerts.withLockedValue { $0.append(message) } })
+        let auditPath = dir.file("audit.jsonl")
+        let server = GatewayServer(config: config, profiles: [profile], store: store, hooks: hooks, auditPath: auditPath)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let services = try server.applications(logger: logger) { port in continuation.yield(port) }
+        let task = Task {
+            try await ServiceGroup(services: services, logger: logger).run()
+        }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        return GatewayHarness(
+            idp: idp, upstream: upstream, dir: dir, store: store, port: port, auditPath: auditPath, alerts: alerts, task: task)
+    }
+
+    private init(
+        idp: FakeIdentityProvider, upstream: LoopbackServer, dir: TemporaryDirectory, store: TokenStore, port: Int, auditPath: String,
+        alerts: NIOLockedValueBox<[String]>, task: Task<Void, any Error>
+    ) {
+        self.idp = idp
+        self.upstream = upstream
+        self.dir = dir
+        self.store = store
+        self.port = port
+        self.auditPath = auditPath
+        self.task = task
+        self.alertsBox = alerts
+    }
+
+    private let alertsBox: NIOLockedValueBox<[String]>
+    var alertMessages: [String] { alertsBox.withLockedValue { $0 } }
+
+    struct Answer: Sendable {
+        let status: Int
+        let headers: [(String, String)]
+        let body: Data
+        var json: [String: Any] { ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any]) ?? [:] }
+        var echoedHeaders: [String: String] { json["headers"] as? [String: String] ?? [:] }
+        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+    }
+
+    func call(_ method: String = "GET", _ path: String, headers: [(String, String)] = [], body: Data? = nil) async throws -> Answer {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = .init(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await Self.client.execute(request, timeout: .seconds(120))
+        let collected = try await response.body.collect(upTo: 64 << 20)
+        return Answer(
+            status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Data(buffer: collected))
+    }
+
+    /// Bytes exactly as written, for request targets no HTTP client will send.
+    func raw(_ text: String) async throws -> String { try await RawHTTP.exchange(port: port, text) }
+
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
+        await idp.stop()
+        await upstream.stop()
+        dir.remove()
+    }
+}

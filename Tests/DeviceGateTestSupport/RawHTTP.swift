@@ -1,0 +1,22 @@
+import NIOCore
+import NIOPosix
+
+/// Sends bytes exactly as given and returns what comes back until the server closes: for
+/// request targets and header tricks that no well-behaved HTTP client will produce.
+public enum RawHTTP {
+    public static func exchange(port: Int, _ request: String) async throws -> String {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: request))
+            var received = ""
+            for try await chunk in inbound {
+                received += String(buffer: chunk)
+                if received.contains("\r\n\r\n") && received.utf8.count > 12 { break }
+            }
+            return received
+        }
+    }
+}
