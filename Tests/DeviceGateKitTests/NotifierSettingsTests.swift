@@ -34,7 +34,6 @@ import Testing
             [webhook]
             url = "https://hooks.example/services/T0/B0/SECRETPART"
             secret_env = "HOOK_SECRET"
-            timeout = 5
 
             [command]
             program = "/usr/local/bin/notify"
@@ -48,7 +47,6 @@ import Testing
         #expect(try plain.telegram.botToken().reveal() == "1:x")
         #expect(plain.webhook?.url.reveal() == "https://hooks.example/services/T0/B0/SECRETPART")
         #expect(plain.webhook?.secret == .environment("HOOK_SECRET"))
-        #expect(plain.webhook?.timeout == 5)
         #expect(plain.command?.program == "/usr/local/bin/notify")
         #expect(plain.command?.arguments == ["--channel", "ops"])
         #expect(plain.command?.timeout == 30)

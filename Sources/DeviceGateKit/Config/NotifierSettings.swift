@@ -19,7 +19,7 @@ public struct NotifierSettings: Sendable {
 
     static let tables = ["telegram", "webhook", "command"]
     static let telegramKeys = ["bot_token_env", "bot_token_file", "chat_ids", "allowed_user_ids", "api_base"]
-    static let webhookKeys = ["url", "url_env", "secret_env", "secret_file", "timeout"]
+    static let webhookKeys = ["url", "url_env", "secret_env", "secret_file"]
     static let commandKeys = ["program", "args", "timeout"]
 }
 
@@ -106,12 +106,10 @@ public struct WebhookSettings: Sendable {
     /// URL is a ``Secret`` and only its host is ever shown.
     public var url: Secret
     public var secret: SecretSource?
-    public var timeout: Int
 
-    public init(url: Secret, secret: SecretSource? = nil, timeout: Int = 10) {
+    public init(url: Secret, secret: SecretSource? = nil) {
         self.url = url
         self.secret = secret
-        self.timeout = timeout
     }
 }
 
@@ -238,7 +236,7 @@ extension NotifierSettings {
             default:
                 throw ConfigError(file: path, line: lines.line(ofTable: "webhook"), "webhook: set secret_env or secret_file, not both")
             }
-            settings.webhook = WebhookSettings(url: url, secret: secret, timeout: try timeout(body, "webhook", default: 10))
+            settings.webhook = WebhookSettings(url: url, secret: secret)
         }
 
         if let body = try section("command", commandKeys) {
