@@ -52,11 +52,21 @@ struct Login: AsyncParsableCommand {
             var notifiers = try Notifiers.make(notify.isEmpty ? profile.notifiers : notify, showQR: !noQR, workspace: workspace)
             if json { notifiers.append(JSONLinesNotifier()) }
             let service = SignInService(
-                profile: profile, store: store, transport: workspace.transport, time: workspace.time, notifiers: NotifierFanout(notifiers))
+                profile: profile, store: store, transport: workspace.transport, time: workspace.time, notifiers: NotifierFanout(notifiers),
+                audit: AuditLog(path: workspace.auditLogPath, storeKey: store.key))
             let task = Task { try await service.run(force: force) }
             let signals = cancelOnSignals(task)
             defer { signals.forEach { $0.cancel() } }
-            _ = try await task.value
+            do {
+                _ = try await task.value
+            } catch let error as DeviceFlowError {
+                throw error
+            } catch let error where !(error is ConfigError || error is CancellationError || error is StoreError) {
+                // Any other way a sign-in ends without tokens (provider unreachable, discovery
+                // failed) is a failed sign-in: exit 2, as the seed's bridge script expects.
+                StandardError.write("devicegate: \(error)")
+                throw ExitCode(Exit.signInFailed)
+            }
         }
     }
 }

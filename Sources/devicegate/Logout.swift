@@ -32,18 +32,20 @@ struct Logout: AsyncParsableCommand {
             let service = LogoutService(
                 profile: profile, store: try workspace.store(), transport: workspace.transport, time: workspace.time)
             let report = try await service.run(revoke: !local)
-            let complete = local || (report.providerProblem == nil && report.revocations.allSatisfy(\.revoked))
+            let complete = local || (report.providerProblem == nil && report.revocations.allSatisfy { $0.revoked || !$0.attempted })
             if json {
                 printJSON([
                     "profile": report.profile, "had_tokens": report.hadTokens, "deleted": report.deleted,
-                    "revoked": report.revocations.map { ["token": $0.token, "revoked": $0.revoked, "detail": $0.detail] },
+                    "revoked": report.revocations.map {
+                        ["token": $0.token, "revoked": $0.revoked, "attempted": $0.attempted, "detail": $0.detail]
+                    },
                     "problem": report.providerProblem ?? NSNull(),
                 ])
             } else if !report.hadTokens {
                 StandardError.write("\(report.profile): nothing stored; already signed out.")
             } else {
                 for outcome in report.revocations {
-                    StandardError.write("\(outcome.revoked ? "✓" : "✗") \(outcome.token): \(outcome.detail)")
+                    StandardError.write("\(outcome.revoked ? "✓" : outcome.attempted ? "✗" : "–") \(outcome.token): \(outcome.detail)")
                 }
                 if let problem = report.providerProblem { StandardError.write("✗ could not revoke at the provider: \(problem)") }
                 StandardError.write("✓ deleted the stored tokens for \(report.profile)")

@@ -59,7 +59,7 @@ struct Serve: AsyncParsableCommand {
                     let notifiers = try Notifiers.make(profile.notifiers, showQR: false, workspace: workspace)
                     _ = try await SignInService(
                         profile: profile, store: store, transport: workspace.transport, time: workspace.time,
-                        notifiers: NotifierFanout(notifiers)
+                        notifiers: NotifierFanout(notifiers), audit: AuditLog(path: workspace.auditLogPath, storeKey: store.key)
                     ).run()
                 },
                 alert: { profile, message in

@@ -87,7 +87,8 @@ public struct ConfigLoader: Sendable {
         try applyEnvironment(to: &raw)
         config.notifierSettings = try NotifierSettings.parse(table, lines: lines, path: path, environment: environment)
         config.gateway = try GatewayConfig.parse(table, lines: lines, path: path)
-        if config.defaultProfile == nil, let name = environment["DEVICEGATE_PROFILE"], !name.isEmpty { config.defaultProfile = name }
+        // The environment wins over the file: a container picks its profile without editing config.
+        if let name = environment["DEVICEGATE_PROFILE"], !name.isEmpty { config.defaultProfile = name }
         for (name, values) in raw {
             do {
                 try ProfileName.validate(name)
@@ -99,9 +100,10 @@ public struct ConfigLoader: Sendable {
             }
         }
         if let name = config.defaultProfile, config.profiles[name] == nil, !config.profiles.isEmpty {
+            let fromEnvironment = environment["DEVICEGATE_PROFILE"] == name
             throw ConfigError(
-                file: path, line: lines.line(ofKey: "default_profile", inTable: nil),
-                "default_profile names \"\(name)\", which is not configured")
+                file: path, line: fromEnvironment ? nil : lines.line(ofKey: "default_profile", inTable: nil),
+                "\(fromEnvironment ? "DEVICEGATE_PROFILE" : "default_profile") names \"\(name)\", which is not configured")
         }
         return config
     }
@@ -253,7 +255,8 @@ public struct ConfigLoader: Sendable {
 
     /// `upstream`, `allow`, `read_only`, `auto_login` and the rate limits: what `serve` may do.
     static func gatewaySettings(
-        _ name: String, _ v: [String: RawValue], string: (String) throws -> String?, url: (String) throws -> URL?, list: (String) throws -> [String]?
+        _ name: String, _ v: [String: RawValue], string: (String) throws -> String?, url: (String) throws -> URL?,
+        list: (String) throws -> [String]?
     ) throws -> GatewaySettings? {
         let keys = ["allow", "read_only", "auto_login", "rate_limit_per_minute", "rate_limit_per_hour"]
         guard let upstream = try url("upstream") else {
@@ -272,18 +275,24 @@ public struct ConfigLoader: Sendable {
         }
         func limit(_ key: String) throws -> Int? {
             guard let value = v[key] else { return nil }
-            guard case .int(let n) = value, n > 0 else { throw ConfigError(file: nil, "profiles.\(name).\(key) must be a positive whole number") }
+            guard case .int(let n) = value, n > 0 else {
+                throw ConfigError(file: nil, "profiles.\(name).\(key) must be a positive whole number")
+            }
             return n
         }
         var rules: [PolicyRule] = []
         for text in try list("allow") ?? [] {
-            do { rules.append(try PolicyRule(text)) } catch let error as ConfigError { throw ConfigError(file: nil, "profiles.\(name): \(error.message)") }
+            do { rules.append(try PolicyRule(text)) } catch let error as ConfigError {
+                throw ConfigError(file: nil, "profiles.\(name): \(error.message)")
+            }
         }
         let settings = GatewaySettings(
             upstream: upstream, rules: rules, readOnly: try flag("read_only"), autoLogin: try flag("auto_login"),
             requestsPerMinute: try limit("rate_limit_per_minute"), requestsPerHour: try limit("rate_limit_per_hour"))
         if settings.effectiveRules.isEmpty {
-            throw ConfigError(file: nil, "profiles.\(name): the gateway denies everything without rules; add allow = [\"GET /v1.0/me\"] or read_only = true")
+            throw ConfigError(
+                file: nil,
+                "profiles.\(name): the gateway denies everything without rules; add allow = [\"GET /v1.0/me\"] or read_only = true")
         }
         return settings
     }

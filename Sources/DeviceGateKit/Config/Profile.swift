@@ -78,6 +78,9 @@ public struct Profile: Sendable {
                 throw ConfigError(file: nil, "profiles.\(name): \(error)")
             }
         }
-        return OAuthClient(id: clientID, secret: try clientSecret?.load(), authentication: tokenAuthentication)
+        // GitHub's device flow is for public clients; its secret only serves revocation at logout.
+        let defaultAuthentication: OAuthClient.Authentication? =
+            provider.kind == .github && grant == .deviceCode ? OAuthClient.Authentication.none : nil
+        return OAuthClient(id: clientID, secret: try clientSecret?.load(), authentication: tokenAuthentication ?? defaultAuthentication)
     }
 }

@@ -15,6 +15,20 @@ public struct RevocationOutcome: Sendable, Equatable {
     public let token: String  // "refresh token", "access token"
     public let revoked: Bool
     public let detail: String
+    /// False when the provider offers no way to revoke this token: nothing failed, there was
+    /// simply nothing to ask. Only attempted revocations that fail make a logout incomplete.
+    public var attempted = true
+
+    public init(token: String, revoked: Bool, detail: String, attempted: Bool = true) {
+        self.token = token
+        self.revoked = revoked
+        self.detail = detail
+        self.attempted = attempted
+    }
+
+    public static func notOffered(_ token: String, _ detail: String) -> RevocationOutcome {
+        RevocationOutcome(token: token, revoked: false, detail: detail, attempted: false)
+    }
 }
 
 /// Revokes tokens at the provider (RFC 7009, or GitHub's token API).
@@ -44,7 +58,7 @@ public struct Revoker: Sendable {
     private func revoke(_ token: Secret, hint: String, label: String, bearer: Secret) async -> RevocationOutcome {
         switch method {
         case .unsupported(let why):
-            return RevocationOutcome(token: label, revoked: false, detail: why)
+            return .notOffered(label, why)
         case .github(let apiBase):
             return await revokeAtGitHub(token, label: label, apiBase: apiBase)
         case .rfc7009(let endpoint):
@@ -70,12 +84,11 @@ public struct Revoker: Sendable {
 
     private func revokeAtGitHub(_ token: Secret, label: String, apiBase: URL) async -> RevocationOutcome {
         guard label == "access token" else {
-            return RevocationOutcome(token: label, revoked: false, detail: "GitHub revokes the grant through its access token")
+            return .notOffered(label, "GitHub revokes the grant through its access token")
         }
         guard let secret = client.secret else {
-            return RevocationOutcome(
-                token: label, revoked: false,
-                detail: "GitHub's token API needs the OAuth app's client secret; revoke it at https://github.com/settings/applications")
+            return .notOffered(
+                label, "GitHub's token API needs the OAuth app's client secret; revoke it at https://github.com/settings/applications")
         }
         let url = apiBase.appendingPathComponent("applications").appendingPathComponent(client.id).appendingPathComponent("token")
         let basic = Secret("Basic " + Data("\(client.id):\(secret.reveal())".utf8).base64EncodedString())

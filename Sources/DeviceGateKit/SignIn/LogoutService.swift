@@ -32,9 +32,8 @@ public struct LogoutService: Sendable {
             var report = Report(profile: profile.name, hadTokens: true, revocations: [], deleted: false)
             if revoke, profile.grant == .managedIdentity {
                 report.revocations = [
-                    RevocationOutcome(
-                        token: "access token", revoked: true,
-                        detail: "managed identity tokens cannot be revoked; the cached one was deleted and expires on its own")
+                    .notOffered(
+                        "access token", "managed identity tokens cannot be revoked; the cached one was deleted and expires on its own")
                 ]
             } else if revoke {
                 do {

@@ -8,13 +8,26 @@ public struct SignInService: Sendable {
     public let transport: any HTTPTransport
     public let time: any TimeSource
     public let notifiers: NotifierFanout
+    /// Where sign-ins are recorded; nil records nothing (tests, or no store key yet).
+    public let audit: AuditLog?
 
-    public init(profile: Profile, store: TokenStore, transport: any HTTPTransport, time: any TimeSource, notifiers: NotifierFanout) {
+    public init(
+        profile: Profile, store: TokenStore, transport: any HTTPTransport, time: any TimeSource, notifiers: NotifierFanout,
+        audit: AuditLog? = nil
+    ) {
         self.profile = profile
         self.store = store
         self.transport = transport
         self.time = time
         self.notifiers = notifiers
+        self.audit = audit
+    }
+
+    private func record(_ event: String, _ fields: [String: AuditValue] = [:]) async {
+        guard let audit else { return }
+        do { try await audit.record(event, fields.merging(["profile": .string(profile.name)]) { a, _ in a }) } catch {
+            StandardError.write("devicegate: warning: could not write the audit log: \(error)")
+        }
     }
 
     public enum Outcome: Sendable {
@@ -36,11 +49,17 @@ public struct SignInService: Sendable {
             return .alreadySignedIn(entry)
         }
         do {
-            return .signedIn(try await signIn())
+            let entry = try await signIn()
+            await record(
+                "signed_in",
+                ["name": .string(entry.identity?.displayName ?? "unknown"), "scopes": .string(entry.tokens.scopes.joined(separator: " "))])
+            return .signedIn(entry)
         } catch is CancellationError {
+            await record("sign_in_failed", ["reason": .string("cancelled")])
             await notifiers.send(.failed(profile: profile.name, message: "cancelled"))
             throw CancellationError()
         } catch let error as DeviceFlowError {
+            await record("sign_in_failed", ["reason": .string(error.description)])
             switch error {
             case .declined(let message): await notifiers.send(.declined(profile: profile.name, message: message))
             case .expired: await notifiers.send(.expired(profile: profile.name))
@@ -48,6 +67,7 @@ public struct SignInService: Sendable {
             }
             throw error
         } catch {
+            await record("sign_in_failed", ["reason": .string(String(describing: error))])
             await notifiers.send(.failed(profile: profile.name, message: String(describing: error)))
             throw error
         }
