@@ -35,7 +35,6 @@ let package = Package(
             name: "DeviceGateKit",
             dependencies: [
                 "CQRencode",
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
