@@ -50,7 +50,7 @@ struct Audit: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check that no record was edited, inserted or deleted.",
-            discussion: "Exit codes: 0 intact · 1 tampered (the first bad line is named).")
+            discussion: prose("Exit codes: 0 intact · 1 tampered (the first bad line is named)."))
 
         @OptionGroup var global: GlobalOptions
 

@@ -6,7 +6,8 @@ struct DeviceGate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devicegate",
         abstract: "Sign an agent in with the OAuth device flow and hand it tokens, never the person's password.",
-        discussion: """
+        discussion: prose(
+            """
             A person approves each sign-in on their own phone or laptop (with MFA); devicegate keeps the
             tokens encrypted, refreshes them, and hands out valid access tokens.
 
@@ -24,7 +25,7 @@ struct DeviceGate: AsyncParsableCommand {
 
             Exit codes: 0 ok · 1 other error · 2 sign-in declined, expired or failed · 3 sign-in needed ·
             64 usage error · 78 configuration error · 130 interrupted.
-            """,
+            """),
         version: DeviceGateVersion.current,
         subcommands: [
             Login.self, Token.self, Exec.self, Status.self, Logout.self, Bot.self, Doctor.self, Providers.self, Serve.self, Unlock.self,

@@ -5,14 +5,15 @@ import Foundation
 struct Doctor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the config, the store and each provider, and say what is wrong.",
-        discussion: """
+        discussion: prose(
+            """
             Parses the config (naming the line at fault), opens the store (directory and key
             permissions, key source), and for each profile checks the client secret, resolves the
             provider (discovery for oidc), asks whether it offers the device sign-in, and reads the
             stored entry.
 
             Exit codes: 0 nothing failed (warnings allowed) · 1 something failed.
-            """)
+            """))
 
     @OptionGroup var global: GlobalOptions
 

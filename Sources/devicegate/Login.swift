@@ -5,7 +5,8 @@ import Foundation
 struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sign a profile in with the device flow.",
-        discussion: """
+        discussion: prose(
+            """
             Shows a link and a short code (and a QR code) on stderr; the person opens the link on any
             device, signs in there with their password and MFA, and approves. devicegate polls the
             identity provider until then, stores the tokens encrypted and says who signed in.
@@ -18,7 +19,7 @@ struct Login: AsyncParsableCommand {
               devicegate login work --json | jq -r 'select(.event=="device_code") | .user_code'
 
             Exit codes: 0 signed in (or already) · 2 declined, expired or failed · 78 config error.
-            """)
+            """))
 
     @OptionGroup var global: GlobalOptions
 

@@ -5,14 +5,15 @@ import Foundation
 struct Logout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Revoke a profile's tokens at the provider and delete them from the store.",
-        discussion: """
+        discussion: prose(
+            """
             Revokes the refresh token and the access token where the provider offers revocation
             (RFC 7009; GitHub's token API), then deletes the local entry, and says what was revoked
             and what could not be. Microsoft has no revocation endpoint for these tokens: there the
             tokens are deleted locally and expire on their own.
 
             Exit codes: 0 done (also when nothing was stored) · 1 revocation incomplete · 78 config error.
-            """)
+            """))
 
     @OptionGroup var global: GlobalOptions
 

@@ -5,7 +5,8 @@ import Foundation
 struct Providers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the provider presets and what each needs in a profile.",
-        discussion: """
+        discussion: prose(
+            """
             A profile in config.toml names one of these as `provider`, plus `client_id` and `scopes`:
 
               [profiles.work]
@@ -17,7 +18,7 @@ struct Providers: AsyncParsableCommand {
             Secrets never go inline: use client_secret_env = "VAR" or client_secret_file = "/path".
             Any endpoint can be set explicitly (device_authorization_endpoint, token_endpoint,
             revocation_endpoint, userinfo_endpoint, jwks_uri).
-            """)
+            """))
 
     @Flag(help: "Print JSON.")
     var json = false

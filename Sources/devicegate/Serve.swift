@@ -7,7 +7,8 @@ import Logging
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the local gateway: agents call APIs through it and never see a token.",
-        discussion: """
+        discussion: prose(
+            """
             http://127.0.0.1:8787/PROFILE/PATH is forwarded to the profile's `upstream` + PATH with
             the profile's access token injected (refreshed as needed), if one of the profile's allow
             rules permits it. Everything else is refused with a JSON reason, and every call is
@@ -30,7 +31,7 @@ struct Serve: AsyncParsableCommand {
             Admin: /healthz and /metrics (Prometheus) on --admin-listen. [gateway] in config.toml
             sets listen, socket, admin_listen, max_request_bytes, timeouts, audit_log, the
             breaker thresholds and [gateway.agents] keys (see `devicegate agent-key`).
-            """)
+            """))
 
     @OptionGroup var global: GlobalOptions
 
@@ -110,13 +111,14 @@ struct AgentKey: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent-key",
         abstract: "Make a key for one agent to call the gateway with.",
-        discussion: """
+        discussion: prose(
+            """
             Prints the key on stdout (give it to the agent, e.g. as DEVICEGATE_AGENT_KEY) and, on
             stderr, the line for config.toml. The gateway keeps only the hash.
 
               [gateway.agents]
               openclaw = "sha256:…"
-            """)
+            """))
 
     @Argument(help: "The agent's name, as it will appear in the audit log.")
     var name: String

@@ -5,12 +5,13 @@ import Foundation
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show whether profiles are signed in, as whom, and until when.",
-        discussion: """
+        discussion: prose(
+            """
             Reads the store only: it never refreshes or contacts the identity provider. Without a
             profile, shows every configured profile.
 
             Exit codes: 0 all shown profiles signed in · 3 at least one is not · 78 config error.
-            """)
+            """))
 
     @OptionGroup var global: GlobalOptions
 

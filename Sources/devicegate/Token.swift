@@ -5,7 +5,8 @@ import Foundation
 struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a valid access token for a profile, refreshing it first if needed.",
-        discussion: """
+        discussion: prose(
+            """
             Only the token goes to stdout, so it can be captured; everything else goes to stderr.
             Prefer `devicegate exec` or the gateway where you can: a token printed into an agent's
             context can be leaked by that agent.
@@ -15,7 +16,7 @@ struct Token: AsyncParsableCommand {
               devicegate token work --min-ttl 900     # at least 15 minutes of validity left
 
             Exit codes: 0 ok · 3 sign-in needed (run `devicegate login`) · 1 refresh failed · 78 config error.
-            """)
+            """))
 
     @OptionGroup var global: GlobalOptions
 
