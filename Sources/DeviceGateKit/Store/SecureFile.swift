@@ -35,6 +35,11 @@ enum SecureFile {
             throw StoreError.io(path: path, operation: "inspect", errno: errno)
         }
         let mode = st.st_mode & 0o777
+        // ssh's other rule: the file must be ours (or root's, as a mounted secret may be).
+        if st.st_uid != geteuid(), st.st_uid != 0 {
+            throw StoreError.insecurePermissions(
+                path: path, mode: String(mode, radix: 8), fix: "it belongs to user id \(st.st_uid), not to this user (\(geteuid())); chown it")
+        }
         if mode & 0o077 != 0 {
             throw StoreError.insecurePermissions(
                 path: path, mode: String(mode, radix: 8), fix: "chmod \(isDirectory ? "700" : "600") \(path)")

@@ -15,7 +15,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .insecurePermissions(let path, let mode, let fix):
-            "\(path) is readable or writable by others (mode \(mode)); devicegate refuses to use it, as ssh does. Fix: \(fix)"
+            "\(path) is not private to this user (mode \(mode)); devicegate refuses to use it, as ssh does. Fix: \(fix)"
         case .corrupted(let path, let reason, let profile):
             "\(path) is damaged (\(reason)); nothing was changed. Delete the file (rm \(path)) and sign in again with `devicegate login \(profile)`, or restore it from a backup."
         case .foreign(let path, let reason):
