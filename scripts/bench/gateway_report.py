@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Parse wrk --latency outputs of scripts/bench/gateway and print the comparison table.
+
+Usage: gateway_report.py RESULTS_DIR
+
+RESULTS_DIR holds, per run NAME, `NAME.wrk` (wrk's output) and optionally `NAME.rss` (max RSS in
+KiB during the timed run) and `NAME.hwm` (the process's VmHWM in KiB after it). Runs used:
+nginx2, nginx1, devicegate (small JSON body) and nginx2-big, devicegate-big (1 MiB body).
+`meta.json` holds the run's settings. Writes `results.json` next to them.
+"""
+
+import json
+import os
+import re
+import sys
+
+GOAL_THROUGHPUT = 0.80   # devicegate req/s >= 80% of nginx's
+GOAL_P99 = 2.0           # devicegate p99 <= 2x nginx's
+GOAL_RSS_BYTES = 50e6    # RSS under 50 MB at 64 connections
+
+UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+UNIT_BYTES = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
+
+
+def ms(text):
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if not m:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    return float(m.group(1)) * UNIT_MS[m.group(2)]
+
+
+def nbytes(text):
+    m = re.fullmatch(r"([\d.]+)(B|KB|MB|GB|TB)", text)
+    if not m:
+        raise ValueError(f"not a wrk size: {text!r}")
+    return float(m.group(1)) * UNIT_BYTES[m.group(2)]
+
+
+def parse_wrk(text):
+    r = {"non2xx": 0, "socket_errors": 0}
+    for line in text.splitlines():
+        s = line.strip()
+        m = re.match(r"(50|75|90|99)(?:\.0+)?%\s+(\S+)$", s)
+        if m:
+            r[f"p{m.group(1)}_ms"] = ms(m.group(2))
+        elif s.startswith("Requests/sec:"):
+            r["rps"] = float(s.split()[1])
+        elif s.startswith("Transfer/sec:"):
+            r["transfer_bytes_per_s"] = nbytes(s.split()[1])
+        elif m := re.match(r"(\d+) requests in ([\d.]+\w+), ([\d.]+\w+) read", s):
+            r["requests"] = int(m.group(1))
+            r["duration_s"] = ms(m.group(2)) / 1000
+            r["read_bytes"] = nbytes(m.group(3))
+        elif s.startswith("Non-2xx or 3xx responses:"):
+            r["non2xx"] = int(s.split(":")[1])
+        elif s.startswith("Socket errors:"):
+            r["socket_errors"] = sum(int(n) for n in re.findall(r"\d+", s))
+    for key in ("rps", "p50_ms", "p99_ms", "requests"):
+        if key not in r:
+            raise ValueError(f"wrk output without {key} (was --latency given?)")
+    return r
+
+
+def load(d, name):
+    path = os.path.join(d, name + ".wrk")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        r = parse_wrk(f.read())
+    for ext in ("rss", "hwm"):
+        p = os.path.join(d, f"{name}.{ext}")
+        if os.path.exists(p):
+            with open(p) as f:
+                v = f.read().strip()
+            if v:
+                r[f"{ext}_kib"] = int(v)
+    return r
+
+
+def mib(kib):
+    return f"{kib / 1024:.1f} MiB" if kib is not None else "-"
+
+
+def mark(ok):
+    return "met" if ok else "NOT met"
+
+
+def main():
+    d = sys.argv[1]
+    with open(os.path.join(d, "meta.json")) as f:
+        meta = json.load(f)
+    runs = {n: load(d, n) for n in ("nginx2", "nginx1", "devicegate", "nginx2-big", "devicegate-big")}
+    out = []
+    p = out.append
+
+    p("")
+    p(f"wrk -t{meta['threads']} -c{meta['connections']} -d{meta['duration']}s --latency, "
+      f"GET {meta['path']} ({meta['body_bytes']}-byte JSON body), after a {meta['warmup']}s warmup each")
+    p(f"upstream: nginx {meta['nginx_version']}, 1 worker, same for both proxies; "
+      f"Authorization: Bearer <{meta['token_chars']} chars> injected by both")
+    p(f"{meta['cores']} cores shared by wrk, the proxy and the upstream; load average before: {meta['load_before']}")
+    p("")
+    hdr = f"{'proxy':<30} {'requests/s':>11} {'p50':>9} {'p99':>9} {'max RSS':>10}  errors"
+    p(hdr)
+    p("-" * len(hdr))
+    labels = {
+        "nginx2": "nginx proxy_pass, 2 workers",
+        "nginx1": "nginx proxy_pass, 1 worker",
+        "devicegate": "devicegate serve (release)",
+    }
+    for n, label in labels.items():
+        r = runs[n]
+        if r is None:
+            continue
+        errs = r["non2xx"] + r["socket_errors"]
+        p(f"{label:<30} {r['rps']:>11,.0f} {r['p50_ms']:>7.2f}ms {r['p99_ms']:>7.2f}ms {mib(r.get('rss_kib')):>10}  "
+          + (f"{r['non2xx']} non-2xx, {r['socket_errors']} socket" if errs else "0"))
+    p("")
+
+    dg, ng = runs["devicegate"], runs["nginx2"]
+    result = {"meta": meta, "runs": runs, "goals": {}}
+    if dg and ng:
+        thr = dg["rps"] / ng["rps"]
+        p99 = dg["p99_ms"] / ng["p99_ms"]
+        rss = dg.get("rss_kib")
+        p("devicegate vs nginx (2 workers), the issue's goals:")
+        p(f"  throughput  devicegate/nginx = {thr:6.1%}   goal >= {GOAL_THROUGHPUT:.0%}      {mark(thr >= GOAL_THROUGHPUT)}")
+        p(f"  p99         devicegate/nginx = {p99:6.2f}x   goal <= {GOAL_P99:.0f}x        {mark(p99 <= GOAL_P99)}")
+        if rss is not None:
+            ok = rss * 1024 < GOAL_RSS_BYTES
+            p(f"  max RSS     {rss / 1024:6.1f} MiB ({rss * 1024 / 1e6:.1f} MB)  goal < 50 MB   {mark(ok)}"
+              f"   (nginx 2 workers, all processes: {mib(ng.get('rss_kib'))})")
+            result["goals"]["rss_ok"] = ok
+        result["goals"].update(throughput_ratio=thr, p99_ratio=p99,
+                               throughput_ok=thr >= GOAL_THROUGHPUT, p99_ok=p99 <= GOAL_P99)
+        if runs["nginx1"]:
+            n1 = runs["nginx1"]
+            p(f"  for reference, against nginx with 1 worker: throughput {dg['rps'] / n1['rps']:.1%}, "
+              f"p99 {dg['p99_ms'] / n1['p99_ms']:.2f}x")
+        if dg.get("hwm_kib"):
+            p(f"  devicegate VmHWM (peak RSS since start) after this run: {mib(dg['hwm_kib'])}")
+        if meta.get("audit_lines") is not None:
+            p(f"  devicegate audit log: {meta['audit_lines']:,} lines, {meta['audit_bytes'] / 1e6:.1f} MB in {meta['audit_dir']}")
+    bg, nb = runs["devicegate-big"], runs["nginx2-big"]
+    if bg and nb:
+        p("")
+        p(f"1 MiB body: wrk -t{meta['threads']} -c{meta['connections']} -d{meta['big_duration']}s, GET {meta['big_path']}")
+        hdr = f"{'proxy':<30} {'MiB/s':>9} {'requests/s':>11} {'p50':>9} {'p99':>9} {'max RSS':>10}"
+        p(hdr)
+        p("-" * len(hdr))
+        for n, label in (("nginx2-big", "nginx proxy_pass, 2 workers"), ("devicegate-big", "devicegate serve (release)")):
+            r = runs[n]
+            p(f"{label:<30} {r['transfer_bytes_per_s'] / 2**20:>9,.0f} {r['rps']:>11,.0f} {r['p50_ms']:>7.1f}ms "
+              f"{r['p99_ms']:>7.1f}ms {mib(r.get('rss_kib')):>10}"
+              + (f"  {r['non2xx']} non-2xx, {r['socket_errors']} socket errors" if r["non2xx"] + r["socket_errors"] else ""))
+        p(f"  devicegate/nginx = {bg['transfer_bytes_per_s'] / nb['transfer_bytes_per_s']:.1%} of the bytes per second")
+    p("")
+    print("\n".join(out))
+    with open(os.path.join(d, "results.json"), "w") as f:
+        json.dump(result, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
