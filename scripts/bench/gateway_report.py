@@ -4,7 +4,8 @@
 Usage: gateway_report.py RESULTS_DIR
 
 RESULTS_DIR holds, per run NAME, `NAME.wrk` (wrk's output) and optionally `NAME.rss` (max RSS in
-KiB during the timed run) and `NAME.hwm` (the process's VmHWM in KiB after it). Runs used:
+KiB during the timed run), `NAME.cpu` (the proxy's CPU ticks during it, and ticks per second) and
+`NAME.hwm` (the process's VmHWM in KiB after it). Runs used:
 nginx2, nginx1, devicegate (small JSON body) and nginx2-big, devicegate-big (1 MiB body).
 `meta.json` holds the run's settings. Writes `results.json` next to them.
 """
@@ -67,6 +68,13 @@ def load(d, name):
         return None
     with open(path) as f:
         r = parse_wrk(f.read())
+    p = os.path.join(d, name + ".cpu")
+    if os.path.exists(p):
+        with open(p) as f:
+            ticks, hz = (int(x) for x in f.read().split())
+        r["cpu_s"] = ticks / hz
+        r["cpu_cores"] = r["cpu_s"] / r["duration_s"]
+        r["cpu_us_per_request"] = r["cpu_s"] / r["requests"] * 1e6 if r["requests"] else None
     for ext in ("rss", "hwm"):
         p = os.path.join(d, f"{name}.{ext}")
         if os.path.exists(p):
@@ -79,6 +87,14 @@ def load(d, name):
 
 def mib(kib):
     return f"{kib / 1024:.1f} MiB" if kib is not None else "-"
+
+
+def cores(r):
+    return f"{r['cpu_cores']:.2f}" if r.get("cpu_cores") is not None else "-"
+
+
+def per_req(r):
+    return f"{r['cpu_us_per_request']:.0f} us" if r.get("cpu_us_per_request") is not None else "-"
 
 
 def mark(ok):
@@ -100,7 +116,7 @@ def main():
       f"Authorization: Bearer <{meta['token_chars']} chars> injected by both")
     p(f"{meta['cores']} cores shared by wrk, the proxy and the upstream; load average before: {meta['load_before']}")
     p("")
-    hdr = f"{'proxy':<30} {'requests/s':>11} {'p50':>9} {'p99':>9} {'max RSS':>10}  errors"
+    hdr = f"{'proxy':<30} {'requests/s':>11} {'p50':>9} {'p99':>9} {'max RSS':>10} {'CPU':>6} {'CPU/req':>9}  errors"
     p(hdr)
     p("-" * len(hdr))
     labels = {
@@ -113,7 +129,8 @@ def main():
         if r is None:
             continue
         errs = r["non2xx"] + r["socket_errors"]
-        p(f"{label:<30} {r['rps']:>11,.0f} {r['p50_ms']:>7.2f}ms {r['p99_ms']:>7.2f}ms {mib(r.get('rss_kib')):>10}  "
+        p(f"{label:<30} {r['rps']:>11,.0f} {r['p50_ms']:>7.2f}ms {r['p99_ms']:>7.2f}ms {mib(r.get('rss_kib')):>10} "
+          f"{cores(r):>6} {per_req(r):>9}  "
           + (f"{r['non2xx']} non-2xx, {r['socket_errors']} socket" if errs else "0"))
     p("")
 
@@ -145,13 +162,13 @@ def main():
     if bg and nb:
         p("")
         p(f"1 MiB body: wrk -t{meta['threads']} -c{meta['connections']} -d{meta['big_duration']}s, GET {meta['big_path']}")
-        hdr = f"{'proxy':<30} {'MiB/s':>9} {'requests/s':>11} {'p50':>9} {'p99':>9} {'max RSS':>10}"
+        hdr = f"{'proxy':<30} {'MiB/s':>9} {'requests/s':>11} {'p50':>9} {'p99':>9} {'max RSS':>10} {'CPU':>6}"
         p(hdr)
         p("-" * len(hdr))
         for n, label in (("nginx2-big", "nginx proxy_pass, 2 workers"), ("devicegate-big", "devicegate serve (release)")):
             r = runs[n]
             p(f"{label:<30} {r['transfer_bytes_per_s'] / 2**20:>9,.0f} {r['rps']:>11,.0f} {r['p50_ms']:>7.1f}ms "
-              f"{r['p99_ms']:>7.1f}ms {mib(r.get('rss_kib')):>10}"
+              f"{r['p99_ms']:>7.1f}ms {mib(r.get('rss_kib')):>10} {cores(r):>6}"
               + (f"  {r['non2xx']} non-2xx, {r['socket_errors']} socket errors" if r["non2xx"] + r["socket_errors"] else ""))
         p(f"  devicegate/nginx = {bg['transfer_bytes_per_s'] / nb['transfer_bytes_per_s']:.1%} of the bytes per second")
     p("")
