@@ -4,11 +4,12 @@ import Foundation
 
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "audit",
         abstract: "Read or verify the audit log of sign-ins, refreshes and gateway calls.",
         subcommands: [Show.self, Verify.self])
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print audit records, oldest first.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Print audit records, oldest first.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -49,6 +50,7 @@ struct Audit: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Check that no record was edited, inserted or deleted.",
             discussion: prose("Exit codes: 0 intact · 1 tampered (the first bad line is named)."))
 

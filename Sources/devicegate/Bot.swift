@@ -5,6 +5,7 @@ import Foundation
 
 struct Bot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bot",
         abstract: "Serve a Telegram chat: sign in, check and sign out from the chat.",
         discussion: """
             Long-polls the Bot API and answers only the chats in TELEGRAM_CHAT_ID (or [telegram]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DeviceGateKit
+import Foundation
 
 @main
 struct DeviceGate: AsyncParsableCommand {
@@ -32,4 +33,9 @@ struct DeviceGate: AsyncParsableCommand {
             Audit.self, AgentKey.self, Skill.self,
         ]
     )
+
+    static func main() async {
+        if let status = await Token.fastPath(CommandLine.arguments) { Foundation.exit(status) }
+        await Self.main(nil)
+    }
 }

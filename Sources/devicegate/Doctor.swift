@@ -4,6 +4,7 @@ import Foundation
 
 struct Doctor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "doctor",
         abstract: "Check the config, the store and each provider, and say what is wrong.",
         discussion: prose(
             """

@@ -4,6 +4,7 @@ import Foundation
 
 struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "exec",
         abstract: "Run a command with a fresh access token in its environment.",
         discussion: """
             Gets a valid access token for the profile (refreshing it first if needed), then runs

@@ -4,6 +4,7 @@ import Foundation
 
 struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "login",
         abstract: "Sign a profile in with the device flow.",
         discussion: prose(
             """

@@ -4,6 +4,7 @@ import Foundation
 
 struct Logout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "logout",
         abstract: "Revoke a profile's tokens at the provider and delete them from the store.",
         discussion: prose(
             """

@@ -4,6 +4,7 @@ import Foundation
 
 struct Providers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "providers",
         abstract: "List the provider presets and what each needs in a profile.",
         discussion: prose(
             """

@@ -6,6 +6,7 @@ import Logging
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Run the local gateway: agents call APIs through it and never see a token.",
         discussion: prose(
             """
@@ -81,6 +82,7 @@ struct Serve: AsyncParsableCommand {
 
 struct Unlock: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "unlock",
         abstract: "Lift a breaker lock from a profile.",
         discussion:
             "The breaker locks a profile and revokes its tokens when failures spike. Check the audit log (`devicegate audit show --profile NAME`), then unlock and sign in again."

@@ -4,6 +4,7 @@ import Foundation
 
 struct Skill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "skill",
         abstract: "Write OpenClaw / AgentSkills skill folders that teach an agent to use devicegate.",
         discussion: """
             Writes NAME/SKILL.md folders into --out (default ./skills):

@@ -4,6 +4,7 @@ import Foundation
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Show whether profiles are signed in, as whom, and until when.",
         discussion: prose(
             """

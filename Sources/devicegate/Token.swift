@@ -4,6 +4,7 @@ import Foundation
 
 struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "token",
         abstract: "Print a valid access token for a profile, refreshing it first if needed.",
         discussion: prose(
             """
@@ -34,11 +35,32 @@ struct Token: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await Self.printToken(workspace: { try global.workspace() }, profile: profile, minimumTTL: minTTL)
+    }
+
+    static func printToken(workspace load: () throws -> Workspace, profile: String?, minimumTTL: Int?) async throws {
         try await reportingErrors {
-            let workspace = try global.workspace()
+            let workspace = try load()
             let profile = try workspace.profile(profile)
-            let token = try await workspace.broker(for: profile, store: try workspace.store()).accessToken(minimumTTL: minTTL)
+            let token = try await workspace.broker(for: profile, store: try workspace.store()).accessToken(minimumTTL: minimumTTL)
             FileHandle.standardOutput.write(Data((token.reveal() + "\n").utf8))
+        }
+    }
+
+    /// `devicegate token [PROFILE]` without options runs here, before argument-parser builds its
+    /// command tree: agents call it constantly, and that start-up is most of its cost. Anything
+    /// else (options, `--help`) goes through the parser as usual. Returns nil when not taken.
+    static func fastPath(_ arguments: [String]) async -> Int32? {
+        guard arguments.count <= 3, arguments.count >= 2, arguments[1] == "token" else { return nil }
+        let profile = arguments.count == 3 ? arguments[2] : nil
+        if let profile, profile.hasPrefix("-") || profile.isEmpty { return nil }
+        do {
+            try await printToken(workspace: { try Workspace.load(configPath: nil, dataDir: nil) }, profile: profile, minimumTTL: nil)
+            return 0
+        } catch let exit as ExitCode {
+            return exit.rawValue
+        } catch {
+            return Exit.failed
         }
     }
 }

@@ -398,9 +398,12 @@ enum RawValue: Sendable, Equatable {
 
 /// Finds the line of a key in TOML text, for error messages. TOMLKit does not expose source
 /// positions of values, so this scans the text with TOML's table-header rules.
-struct LineLocator {
-    let lines: [String]
-    init(_ text: String) { lines = text.components(separatedBy: "\n") }
+/// Splitting the text is deferred until an error needs a line number: `devicegate token` parses
+/// the config on every call, and a correct config never asks.
+final class LineLocator {
+    private let text: String
+    private(set) lazy var lines: [String] = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    init(_ text: String) { self.text = text }
 
     func line(ofTable table: String) -> Int? {
         lines.firstIndex { normalizedHeader($0) == table }.map { $0 + 1 }
