@@ -22,10 +22,10 @@ import Testing
         }
         defer { Task { await server.stop() } }
         for method in [OAuthClient.Authentication.post, .basic] {
-            let grant = ClientCredentialsGrant(
-                tokenEndpoint: server.url("/token"), client: OAuthClient(id: "svc", secret: Secret("s3cret"), authentication: method),
+            let grant = TokenEndpoint(
+                url: server.url("/token"), client: OAuthClient(id: "svc", secret: Secret("s3cret"), authentication: method),
                 transport: AsyncHTTPTransport.shared, time: ManualTime())
-            let tokens = try await grant.acquire(scopes: ["api://x/.default"])
+            let tokens = try await grant.clientCredentials(scopes: ["api://x/.default"])
             #expect(tokens.accessToken.reveal() == "CC-TOKEN")
             #expect(tokens.expiresAt == ManualTime().now().addingTimeInterval(3600))
             #expect(tokens.refreshToken == nil)
@@ -37,11 +37,11 @@ import Testing
     @Test func aWrongSecretIsExplainedWithoutTheSecret() async throws {
         let server = try await Self.tokenServer { _ in false }
         defer { Task { await server.stop() } }
-        let grant = ClientCredentialsGrant(
-            tokenEndpoint: server.url("/token"), client: OAuthClient(id: "svc", secret: Secret("wrong-one"), authentication: .basic),
+        let grant = TokenEndpoint(
+            url: server.url("/token"), client: OAuthClient(id: "svc", secret: Secret("wrong-one"), authentication: .basic),
             transport: AsyncHTTPTransport.shared, time: ManualTime())
         await #expect {
-            _ = try await grant.acquire(scopes: [])
+            _ = try await grant.clientCredentials(scopes: [])
         } throws: { error in
             "\(error)".contains("refused the client credentials") && !"\(error)".contains("wrong-one")
         }
@@ -113,10 +113,10 @@ import Testing
         profile.grant = .clientCredentials
         profile.privateKeyFile = keyPath
         profile.certificateFile = certPath
-        let grant = ClientCredentialsGrant(
-            tokenEndpoint: server.url("/token"), client: try await profile.oauthClient(), transport: AsyncHTTPTransport.shared,
+        let grant = TokenEndpoint(
+            url: server.url("/token"), client: try await profile.oauthClient(), transport: AsyncHTTPTransport.shared,
             time: SystemTimeSource())
-        #expect(try await grant.acquire(scopes: ["https://graph.microsoft.com/.default"]).accessToken.reveal() == "CC-TOKEN")
+        #expect(try await grant.clientCredentials(scopes: ["https://graph.microsoft.com/.default"]).accessToken.reveal() == "CC-TOKEN")
     }
 
     @Test func aBadKeyFileIsAConfigError() async throws {

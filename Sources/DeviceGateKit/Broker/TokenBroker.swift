@@ -116,9 +116,9 @@ public actor TokenBroker {
                 tokens = try await ManagedIdentitySource(settings: settings, transport: transport, time: time).acquire()
             case .clientCredentials, .deviceCode:
                 let provider = try await ProviderResolver(transport: transport).resolve(profile.provider)
-                let grant = ClientCredentialsGrant(
-                    tokenEndpoint: try provider.tokenEndpoint(), client: try await profile.oauthClient(), transport: transport, time: time)
-                tokens = try await grant.acquire(scopes: profile.scopes, extra: profile.extraParameters)
+                let endpoint = TokenEndpoint(
+                    url: try provider.tokenEndpoint(), client: try await profile.oauthClient(), transport: transport, time: time)
+                tokens = try await endpoint.clientCredentials(scopes: profile.scopes, extra: profile.extraParameters)
             }
         } catch let error as ConfigError {
             throw error
@@ -149,15 +149,15 @@ public actor TokenBroker {
         } catch {
             throw BrokerError.refreshFailed(profile: profile.name, reason: String(describing: error))
         }
-        let grant = RefreshGrant(tokenEndpoint: try provider.tokenEndpoint(), client: client, transport: transport, time: time)
+        let endpoint = TokenEndpoint(url: try provider.tokenEndpoint(), client: client, transport: transport, time: time)
         do {
             var updated = entry
-            updated.tokens = try await grant.refresh(entry.tokens, scopes: profile.scopes)
+            updated.tokens = try await endpoint.refresh(entry.tokens, scopes: profile.scopes)
             updated.updatedAt = time.now()
             try store.save(updated)
             onRefresh(profile.name)
             return updated
-        } catch RefreshGrant.Failure.refused(let error) {
+        } catch RefreshFailure.refused(let error) {
             // Keep the entry (identity, scopes) but drop the dead refresh token, so `status`
             // tells the truth and nothing retries it.
             var dead = entry
@@ -165,7 +165,7 @@ public actor TokenBroker {
             dead.updatedAt = time.now()
             try store.save(dead)
             throw BrokerError.signInRequired(profile: profile.name, reason: "the identity provider refused the refresh token (\(error))")
-        } catch RefreshGrant.Failure.unavailable(let why) {
+        } catch RefreshFailure.unavailable(let why) {
             throw BrokerError.refreshFailed(profile: profile.name, reason: why)
         }
     }

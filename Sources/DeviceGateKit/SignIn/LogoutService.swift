@@ -45,7 +45,7 @@ public struct LogoutService: Sendable {
                     if !tokens.isUsable(at: time.now(), minimumTTL: 30), tokens.refreshToken != nil,
                         let endpoint = provider.metadata.tokenEndpoint
                     {
-                        if let fresh = try? await RefreshGrant(tokenEndpoint: endpoint, client: client, transport: transport, time: time)
+                        if let fresh = try? await TokenEndpoint(url: endpoint, client: client, transport: transport, time: time)
                             .refresh(tokens, scopes: profile.scopes)
                         {
                             tokens = fresh
