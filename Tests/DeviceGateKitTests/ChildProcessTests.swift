@@ -43,6 +43,24 @@ import Testing
         }
     }
 
+    @Test func oneChildAtATime() async throws {
+        let dir = TemporaryDirectory("childprocess")
+        defer { dir.remove() }
+        let (started, go) = (dir.file("started"), dir.file("go"))
+        // The first child says it runs, then waits for a file the test writes after trying a second.
+        let first = Task {
+            try await ChildProcess(command: ["sh", "-c", #"touch "$1"; while [ ! -e "$2" ]; do sleep 0.05; done"#, "sh", started, go])
+                .run()
+        }
+        while !FileManager.default.fileExists(atPath: started) { try await Task.sleep(for: .milliseconds(20)) }
+        var refused: ChildProcess.SpawnError?
+        do { _ = try await ChildProcess(command: ["true"]).run() } catch let error as ChildProcess.SpawnError { refused = error }
+        _ = FileManager.default.createFile(atPath: go, contents: nil)
+        #expect(refused?.errno == EBUSY)
+        #expect(try await first.value == .exited(0))
+        #expect(try await ChildProcess(command: ["true"]).run() == .exited(0), "free again once the first has ended")
+    }
+
     @Test func aSecretNeverRendersInTheRunnersDescription() {
         let child = ChildProcess(command: ["true"], secrets: ["ACCESS_TOKEN": Secret("tok-123")])
         #expect(!String(describing: child).contains("tok-123"))

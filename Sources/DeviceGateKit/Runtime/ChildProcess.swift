@@ -18,6 +18,9 @@ import Foundation
 /// the terminal already sent to the whole foreground process group (Ctrl-C) are not sent a
 /// second time. The result is the child's exit status, or 128+N when signal N ended it, as a
 /// shell reports it.
+///
+/// One child runs at a time per process: signal dispositions are process-wide, so the
+/// forwarding state is too. A second `run()` while one is under way fails with `EBUSY`.
 public struct ChildProcess: Sendable {
     /// How the child ended.
     public enum Termination: Sendable, Equatable {
@@ -66,11 +69,17 @@ public struct ChildProcess: Sendable {
     /// Starts the child, forwards signals to it until it ends, and returns how it ended.
     /// Waiting happens on a thread of its own, not on the concurrency pool.
     public func run() async throws -> Termination {
-        let pid = try spawn()
+        guard Self.running.claim() else { throw SpawnError(command: command[0], errno: EBUSY) }
+        let pid: pid_t
+        do { pid = try spawn() } catch {
+            Self.running.release()
+            throw error
+        }
         return await withCheckedContinuation { continuation in
             Thread.detachNewThread {
                 let termination = Self.wait(for: pid)
                 Self.stopForwarding()
+                Self.running.release()
                 continuation.resume(returning: termination)
             }
         }
@@ -162,6 +171,27 @@ public struct ChildProcess: Sendable {
         previousActions = [:]
         forwardingTarget = 0
     }
+}
+
+extension ChildProcess {
+    /// Whether a child is running in this process.
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var set = false
+
+        func claim() -> Bool {
+            lock.withLock {
+                set
+                    ? false
+                    : {
+                        set = true; return true
+                    }()
+            }
+        }
+        func release() { lock.withLock { set = false } }
+    }
+
+    static let running = Flag()
 }
 
 // A signal handler can reach only global state. These are written by the one thread running a
