@@ -64,6 +64,8 @@ extension GatewayState {
         let countRequest: @Sendable (Int, String) -> Void = { [self] bytes, outcome in
             self.count(profile: profile, outcome: outcome, status: status)
             self.observe(profile: profile, duration: ContinuousClock.now - started, bytes: bytes)
+            self.logger.debug(
+                "proxied", metadata: ["profile": "\(profile)", "status": "\(status)", "bytes": "\(bytes)", "outcome": "\(outcome)"])
         }
         let base = auditFields(audit: fields, status: status)
         return Response(

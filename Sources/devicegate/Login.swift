@@ -54,7 +54,9 @@ struct Login: AsyncParsableCommand {
             var notifiers = try Notifiers.make(notify.isEmpty ? profile.notifiers : notify, showQR: !noQR, workspace: workspace)
             if json { notifiers.append(JSONLinesNotifier()) }
             let service = SignInService(
-                profile: profile, store: store, transport: workspace.transport, time: workspace.time, notifiers: NotifierFanout(notifiers),
+                profile: profile, store: store, transport: workspace.transport, time: workspace.time,
+                notifiers: NotifierFanout(
+                    notifiers, auditingTo: AuditLog(path: workspace.auditLogPath, storeKey: store.key), profile: profile.name),
                 audit: AuditLog(path: workspace.auditLogPath, storeKey: store.key))
             let task = Task { try await service.run(force: force) }
             let signals = cancelOnSignals(task)

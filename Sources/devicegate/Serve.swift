@@ -61,7 +61,9 @@ struct Serve: AsyncParsableCommand {
                     let notifiers = try Notifiers.make(profile.notifiers, showQR: false, workspace: workspace)
                     _ = try await SignInService(
                         profile: profile, store: store, transport: workspace.transport, time: workspace.time,
-                        notifiers: NotifierFanout(notifiers), audit: AuditLog(path: workspace.auditLogPath, storeKey: store.key)
+                        notifiers: NotifierFanout(
+                            notifiers, auditingTo: AuditLog(path: workspace.auditLogPath, storeKey: store.key), profile: profile.name),
+                        audit: AuditLog(path: workspace.auditLogPath, storeKey: store.key)
                     ).run()
                 },
                 alert: { profile, message in

@@ -20,6 +20,14 @@ public struct NotifierFanout: Sendable {
         self.reportFailure = reportFailure
     }
 
+    /// Failures go to stderr and, as `notifier_failed` records, to the audit log.
+    public init(_ notifiers: [any SignInNotifier], auditingTo audit: AuditLog, profile: String) {
+        self.init(notifiers) { line in
+            StandardError.write(line)
+            Task { try? await audit.record("notifier_failed", ["profile": .string(profile), "detail": .string(line)]) }
+        }
+    }
+
     public func send(_ event: SignInEvent) async {
         await withTaskGroup(of: Void.self) { group in
             for notifier in notifiers {
