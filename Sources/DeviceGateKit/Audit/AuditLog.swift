@@ -39,6 +39,11 @@ public actor AuditLog {
     private var head = AuditLog.genesis
     private var count = 0
     private var knownSize: Int64 = -1
+    private let formatter: ISO8601DateFormatter = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }()
 
     static let genesis = String(repeating: "0", count: 64)
 
@@ -65,7 +70,7 @@ public actor AuditLog {
         guard fstat(fd, &st) == 0 else { throw Failure(description: "cannot inspect the audit log \(path)") }
         if Int64(st.st_size) != knownSize { try resync(size: Int64(st.st_size)) }
         var object = fields.mapValues(\.json)
-        object["time"] = Self.timestamp()
+        object["time"] = formatter.string(from: Date())
         object["event"] = event
         object["prev"] = head
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
@@ -91,11 +96,41 @@ public actor AuditLog {
     }
 
     /// Another process appended (or this is the first write): find the chain's head on disk.
+    /// The last line is read from the end of the file and checked against `.head`; only when
+    /// they disagree (an old log, or one written by a crashed process) is the whole file read.
     private func resync(size: Int64) throws {
+        defer { knownSize = size }
+        guard size > 0 else {
+            (count, head) = (0, Self.genesis)
+            return
+        }
+        if let last = Self.lastLine(fd: Glibc.open(path, O_RDONLY | O_CLOEXEC), size: size),
+            let recorded = try? String(contentsOfFile: path + ".head", encoding: .utf8)
+        {
+            let parts = recorded.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            let mac = Self.mac(Data(last.utf8), key: key)
+            if parts.count == 2, let n = Int(parts[0]), parts[1] == mac {
+                (count, head) = (n, mac)
+                return
+            }
+        }
         let lines = try Self.lines(path)
         count = lines.count
         head = lines.last.map { Self.mac(Data($0.utf8), key: key) } ?? Self.genesis
-        knownSize = size
+    }
+
+    /// The file's last complete line, from at most its last 64 KiB; closes `fd`.
+    static func lastLine(fd: Int32, size: Int64) -> String? {
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let length = Int(min(size, 65536))
+        var buffer = [UInt8](repeating: 0, count: length)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(size) - off_t(length)) }
+        guard n == length else { return nil }
+        var end = n
+        while end > 0, buffer[end - 1] == 0x0A { end -= 1 }
+        guard let start = buffer[0..<end].lastIndex(of: 0x0A).map({ $0 + 1 }) ?? (length == size ? 0 : nil) else { return nil }
+        return String(decoding: buffer[start..<end], as: UTF8.self)
     }
 
     private func writeHead() {
@@ -107,12 +142,6 @@ public actor AuditLog {
 
     static func mac(_ line: Data, key: SymmetricKey) -> String {
         HMAC<SHA256>.authenticationCode(for: line, using: key).map { String(format: "%02x", $0) }.joined()
-    }
-
-    static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
     }
 
     static func lines(_ path: String) throws -> [String] {
