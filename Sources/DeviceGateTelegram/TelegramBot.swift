@@ -39,7 +39,7 @@ public actor TelegramBot: Service {
     private var botID: Int64 = 0
     private var username: String?
     private var offset: Int?
-    private var signIns: [String: Task<Void, Never>] = [:]
+    private var signIns: [String: (task: Task<Void, Never>, notifier: TelegramNotifier)] = [:]
     private var offsetWriteFailed = false
 
     /// - Parameters:
@@ -235,7 +235,14 @@ public actor TelegramBot: Service {
             await reply(chat, "Auth failed: \(Self.explain(error))")
             return
         }
-        guard signIns[profile.name] == nil else {
+        if profile.grant.isService {
+            await reply(
+                chat,
+                "Profile \(TelegramHTML.bold(profile.name)) uses \(TelegramHTML.escape(profile.grant.rawValue)): it gets its tokens without a person, so there is nothing to sign in to."
+            )
+            return
+        }
+        guard await !signInRunning(profile.name) else {
             await reply(
                 chat,
                 "A sign-in for \(TelegramHTML.bold(profile.name)) is already in progress: use the code I sent, or wait until it ends.")
@@ -247,7 +254,7 @@ public actor TelegramBot: Service {
             profile: profile, store: store, transport: transport, time: time,
             notifiers: NotifierFanout([notifier, BotLogNotifier(log: log)], reportFailure: log))
         let api = self.api
-        signIns[profile.name] = Task {
+        let task = Task {
             do {
                 _ = try await service.run()
             } catch {
@@ -258,13 +265,24 @@ public actor TelegramBot: Service {
             }
             self.signInEnded(profile.name)
         }
+        signIns[profile.name] = (task, notifier)
     }
 
     private func signInEnded(_ profile: String) { signIns[profile] = nil }
 
+    /// Whether a sign-in for `profile` is under way. One that has already told its ending is
+    /// only wrapping up: it is waited for, so a person who answers the confirmation at once
+    /// (`/logout`, `/auth`) is not told to wait.
+    private func signInRunning(_ profile: String) async -> Bool {
+        guard let running = signIns[profile] else { return false }
+        guard await running.notifier.toldEnding else { return true }
+        await running.task.value
+        return signIns[profile] != nil
+    }
+
     /// Cancels running sign-ins and waits for them: each edits its code message on the way out.
     private func stopSignIns() async {
-        let running = Array(signIns.values)
+        let running = signIns.values.map(\.task)
         running.forEach { $0.cancel() }
         for task in running { await task.value }
     }
@@ -328,7 +346,7 @@ public actor TelegramBot: Service {
         let profile: Profile
         do { profile = try self.profile(name) } catch { return Self.explain(error) }
         let bold = TelegramHTML.bold(profile.name)
-        if signIns[profile.name] != nil { return "A sign-in for \(bold) is in progress; wait until it ends." }
+        if await signInRunning(profile.name) { return "A sign-in for \(bold) is in progress; wait until it ends." }
         do {
             let report = try await LogoutService(profile: profile, store: store, transport: transport, time: time).run()
             guard report.hadTokens else { return "Nothing was stored for \(bold): already signed out." }
