@@ -42,6 +42,14 @@ public struct GatewayServer: Sendable {
             throw Failure(
                 description: "no profile has an `upstream`; add upstream and allow rules to a profile (see `devicegate serve --help`)")
         }
+        // Whatever set the address (config or --listen), a non-loopback listener admits only
+        // agents with keys: anyone who can reach it would otherwise borrow the person's authority.
+        if config.socket == nil, !Self.isLoopback(config.listen), AgentKeys(config.agents).isEmpty {
+            throw Failure(
+                description:
+                    "listening on \(config.listen) (not loopback) needs agent keys in [gateway.agents]; make one with `devicegate agent-key NAME`"
+            )
+        }
         let registry = Self.registry
         let audit = AuditLog(path: auditPath, storeKey: store.key)
         let state = GatewayState(
@@ -85,6 +93,12 @@ public struct GatewayServer: Sendable {
             configuration: .init(
                 services: try applications(logger: logger, onReady: onReady), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    static func isLoopback(_ listen: String) -> Bool {
+        guard let colon = listen.lastIndex(of: ":") else { return false }
+        let host = listen[..<colon].trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     static func bind(_ text: String) throws -> BindAddress {

@@ -4,6 +4,7 @@ import DeviceGateGateway
 import DeviceGateKit
 import DeviceGateTestSupport
 import Foundation
+import Logging
 import Testing
 
 @Suite struct GatewayTests {
@@ -203,5 +204,20 @@ import Testing
         lines.removeLast()
         #expect(try verify(lines.joined(separator: "\n") + "\n") != nil)  // last line deleted
         #expect(try verify(original) == nil)
+    }
+}
+
+@Suite struct GatewayListenerTests {
+    @Test func aNonLoopbackListenerNeedsAgentKeysHoweverItWasSet() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try TokenStore(directory: dir.path, keyFile: nil)
+        var profile = Profile(name: "work", provider: ProviderSettings(kind: .github), clientID: "c")
+        profile.gateway = GatewaySettings(upstream: URL(string: "https://api.github.com")!, readOnly: true)
+        var config = GatewayConfig()
+        config.listen = "0.0.0.0:0"  // as `serve --listen 0.0.0.0:8787` sets it, past the config loader
+        let hooks = GatewayHooks(signIn: { _ in }, alert: { _, _ in })
+        let server = GatewayServer(config: config, profiles: [profile], store: store, hooks: hooks, auditPath: dir.file("a.jsonl"))
+        #expect { _ = try server.applications(logger: .init(label: "t")) } throws: { "\($0)".contains("needs agent keys") }
     }
 }

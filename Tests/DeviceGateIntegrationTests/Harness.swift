@@ -31,8 +31,14 @@ struct LocalIdP {
         try ProcessResult.run(Self.repository.appendingPathComponent("scripts/idp/\(name)").path, arguments, stdin: stdin)
     }
 
+    /// Glewlwyd now and then refuses the test user's password login (401) while several suites
+    /// sign in at once; a person would simply try again, and so does this.
     func approve(_ userCode: String, plugin: String = "oidc") throws {
-        let result = try script("approve", [userCode, "--plugin", plugin])
+        var result = try script("approve", [userCode, "--plugin", plugin])
+        for _ in 0..<3 where result.status != 0 && !result.stderr.contains("deviceCodeError") {
+            Thread.sleep(forTimeInterval: 0.5)
+            result = try script("approve", [userCode, "--plugin", plugin])
+        }
         guard result.status == 0 else { throw Failure("approve failed: \(result.stderr)") }
     }
 

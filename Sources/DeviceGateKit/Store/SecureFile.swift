@@ -38,7 +38,8 @@ enum SecureFile {
         // ssh's other rule: the file must be ours (or root's, as a mounted secret may be).
         if st.st_uid != geteuid(), st.st_uid != 0 {
             throw StoreError.insecurePermissions(
-                path: path, mode: String(mode, radix: 8), fix: "it belongs to user id \(st.st_uid), not to this user (\(geteuid())); chown it")
+                path: path, mode: String(mode, radix: 8),
+                fix: "it belongs to user id \(st.st_uid), not to this user (\(geteuid())); chown it")
         }
         if mode & 0o077 != 0 {
             throw StoreError.insecurePermissions(
