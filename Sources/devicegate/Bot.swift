@@ -8,23 +8,25 @@ struct Bot: AsyncParsableCommand {
         commandName: "bot",
         abstract: "Serve a Telegram chat: sign in, check and sign out from the chat.",
         discussion: """
-            Long-polls the Bot API and answers only the chats in TELEGRAM_CHAT_ID (or [telegram]
-            chat_ids), and, when [telegram] allowed_user_ids is set, only those people; anything
-            else is ignored and logged on stderr.
+            Long-polls the Bot API and answers only the chats in TELEGRAM_CHAT_ID
+            (or [telegram] chat_ids) and, when [telegram] allowed_user_ids is set,
+            only those people; anything else is ignored and logged on stderr.
 
-              /auth [profile]     sends a link and a code; the message turns into "signed in as …"
+              /auth [profile]     sends a link and a code; approve on your phone
+                                  and the message turns into "signed in as …"
               /status [profile]   who is signed in, and until when
-              /logout [profile]   revokes at the provider and deletes the tokens
+              /logout [profile]   revokes at the provider, deletes the tokens
               /profiles, /help, /start
 
-            The bot never sends a token into the chat. Only one program may poll a bot: give
-            devicegate its own bot rather than sharing an OpenClaw gateway's. Stops cleanly on
-            SIGTERM or SIGINT.
+            The bot never sends a token into the chat. Only one program may poll
+            a bot: give devicegate its own rather than sharing an OpenClaw
+            gateway's. Stops cleanly on SIGTERM or SIGINT.
 
-            Environment: TELEGRAM_BOT_TOKEN (from @BotFather), TELEGRAM_CHAT_ID, and
-            TELEGRAM_API_BASE for a local Bot API server.
+            Environment: TELEGRAM_BOT_TOKEN (from @BotFather), TELEGRAM_CHAT_ID,
+            and TELEGRAM_API_BASE for a local Bot API server.
 
-            Exit codes: 0 stopped by a signal · 1 other error · 78 config error or refused bot token.
+            Exit codes: 0 stopped by a signal · 1 other error · 78 config error
+            or a bot token Telegram refuses.
             """)
 
     @OptionGroup var global: GlobalOptions
