@@ -75,14 +75,33 @@ def load(d, name):
         r["cpu_s"] = ticks / hz
         r["cpu_cores"] = r["cpu_s"] / r["duration_s"]
         r["cpu_us_per_request"] = r["cpu_s"] / r["requests"] * 1e6 if r["requests"] else None
-    for ext in ("rss", "hwm"):
-        p = os.path.join(d, f"{name}.{ext}")
-        if os.path.exists(p):
-            with open(p) as f:
-                v = f.read().strip()
-            if v:
-                r[f"{ext}_kib"] = int(v)
+    p = os.path.join(d, name + ".rss")
+    if os.path.exists(p):
+        with open(p) as f:
+            v = f.read().strip()
+        if v:
+            r["rss_kib"] = int(v)
+    r["status"] = status(d, name)
     return r
+
+
+def status(d, name):
+    """`NAME.status`: lines of /proc/PID/status (VmRSS, RssAnon, RssFile, VmHWM in kB; Threads)."""
+    p = os.path.join(d, name + ".status")
+    out = {}
+    if os.path.exists(p):
+        with open(p) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                out[k.strip()] = int(v.split()[0])
+    return out
+
+
+def memline(st):
+    if not st:
+        return "-"
+    return (f"RSS {mib(st.get('VmRSS'))} = {mib(st.get('RssAnon'))} anonymous + {mib(st.get('RssFile'))} "
+            f"file-backed (the binary's pages), {st.get('Threads', '?')} threads")
 
 
 def mib(kib):
@@ -154,8 +173,11 @@ def main():
             n1 = runs["nginx1"]
             p(f"  for reference, against nginx with 1 worker: throughput {dg['rps'] / n1['rps']:.1%}, "
               f"p99 {dg['p99_ms'] / n1['p99_ms']:.2f}x")
-        if dg.get("hwm_kib"):
-            p(f"  devicegate VmHWM (peak RSS since start) after this run: {mib(dg['hwm_kib'])}")
+        idle = status(d, "devicegate-idle")
+        if idle:
+            p(f"  devicegate before any load: {memline(idle)}")
+        if dg["status"]:
+            p(f"  devicegate after this run:  {memline(dg['status'])}; peak (VmHWM) {mib(dg['status'].get('VmHWM'))}")
         if meta.get("audit_lines") is not None:
             p(f"  devicegate audit log: {meta['audit_lines']:,} lines, {meta['audit_bytes'] / 1e6:.1f} MB in {meta['audit_dir']}")
     bg, nb = runs["devicegate-big"], runs["nginx2-big"]
@@ -171,6 +193,8 @@ def main():
               f"{r['p99_ms']:>7.1f}ms {mib(r.get('rss_kib')):>10} {cores(r):>6}"
               + (f"  {r['non2xx']} non-2xx, {r['socket_errors']} socket errors" if r["non2xx"] + r["socket_errors"] else ""))
         p(f"  devicegate/nginx = {bg['transfer_bytes_per_s'] / nb['transfer_bytes_per_s']:.1%} of the bytes per second")
+        if bg["status"]:
+            p(f"  devicegate after the 1 MiB run: {memline(bg['status'])}; peak (VmHWM) {mib(bg['status'].get('VmHWM'))}")
     p("")
     print("\n".join(out))
     with open(os.path.join(d, "results.json"), "w") as f:
