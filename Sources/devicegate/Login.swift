@@ -43,6 +43,12 @@ struct Login: AsyncParsableCommand {
     @Flag(help: "Do not draw the QR code on the console.")
     var noQR = false
 
+    func validate() throws {
+        if let unknown = notify.first(where: { !Notifiers.available.contains($0) }) {
+            throw ValidationError("unknown notifier \"\(unknown)\"; available: \(Notifiers.available.joined(separator: ", "))")
+        }
+    }
+
     func run() async throws {
         try await reportingErrors {
             let workspace = try global.workspace()

@@ -5,7 +5,7 @@ import Foundation
 
 /// Notifier names (in `notify = [...]` and `--notify`) to notifiers, built from the config.
 enum Notifiers {
-    static let available = ["console", "telegram", "webhook", "command"]
+    static let available = NotifierNames.all
 
     static func make(_ names: [String], showQR: Bool, workspace: Workspace) throws -> [any SignInNotifier] {
         let settings = workspace.config.notifierSettings
@@ -27,7 +27,7 @@ enum Notifiers {
                 }
                 return CommandNotifier(settings: command)
             default:
-                throw ValidationError("unknown notifier \"\(name)\"; available: \(available.joined(separator: ", "))")
+                throw ConfigError(file: nil, "unknown notifier \"\(name)\"; available: \(available.joined(separator: ", "))")
             }
         }
     }

@@ -167,3 +167,16 @@ import Testing
         #expect(profile.managedIdentity == ManagedIdentitySettings(kind: .auto, resource: "https://vault.azure.net", clientID: "u1"))
     }
 }
+
+@Suite struct NotifierNameTests {
+    @Test func unknownNotifierNamesAreConfigErrors() {
+        do {
+            _ = try ConfigLoader(environment: [:]).parse(
+                "[profiles.w]\nprovider = \"github\"\nclient_id = \"c\"\nnotify = [\"console\", \"telegarm\"]\n", path: "c.toml")
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("unknown notifier \"telegarm\""))
+            #expect("\(error)".contains("did you mean `telegram`"))
+        }
+    }
+}

@@ -245,7 +245,7 @@ public struct ConfigLoader: Sendable {
         }
         var profile = Profile(
             name: name, provider: settings, clientID: clientID, clientSecret: secret, tokenAuthentication: auth,
-            scopes: try list("scopes") ?? [], extraParameters: extra, minimumTTL: minTTL, notifiers: try list("notify") ?? ["console"])
+            scopes: try list("scopes") ?? [], extraParameters: extra, minimumTTL: minTTL, notifiers: try notifiers(name, list))
         profile.grant = grant
         profile.privateKeyFile = privateKeyFile
         profile.certificateFile = certificateFile
@@ -297,6 +297,17 @@ public struct ConfigLoader: Sendable {
         return settings
     }
 
+    static func notifiers(_ name: String, _ list: (String) throws -> [String]?) throws -> [String] {
+        let names = try list("notify") ?? ["console"]
+        if let unknown = names.first(where: { !NotifierNames.all.contains($0) }) {
+            throw ConfigError(
+                file: nil,
+                "profiles.\(name).notify: unknown notifier \"\(unknown)\"; use \(NotifierNames.all.joined(separator: ", "))"
+                    + suggestion(unknown, NotifierNames.all))
+        }
+        return names
+    }
+
     /// `grant = "managed_identity"`: no provider, client or secret; a resource and a host.
     static func managedIdentityProfile(
         _ name: String, _ v: [String: RawValue], string: (String) throws -> String?, url: (String) throws -> URL?,
@@ -332,7 +343,7 @@ public struct ConfigLoader: Sendable {
         if case .int(let n)? = v["min_ttl"] { minTTL = n }
         var profile = Profile(
             name: name, provider: ProviderSettings(kind: .microsoft, tenant: "managed-identity"), clientID: settings.clientID ?? "",
-            scopes: [resource], minimumTTL: minTTL, notifiers: try list("notify") ?? ["console"])
+            scopes: [resource], minimumTTL: minTTL, notifiers: try notifiers(name, list))
         profile.grant = .managedIdentity
         profile.managedIdentity = settings
         profile.gateway = try gatewaySettings(name, v, string: string, url: url, list: list)

@@ -102,13 +102,15 @@ public struct CommandNotifier: SignInNotifier {
         // stderr cannot fill a pipe and hang.
         let base = NSTemporaryDirectory() + "devicegate-command-\(UUID().uuidString)"
         let (inputFile, errorFile) = (base + ".stdin", base + ".stderr")
-        FileManager.default.createFile(atPath: inputFile, contents: Data(stdin.utf8), attributes: [.posixPermissions: 0o600])
-        FileManager.default.createFile(atPath: errorFile, contents: nil, attributes: [.posixPermissions: 0o600])
+        let created =
+            FileManager.default.createFile(atPath: inputFile, contents: Data(stdin.utf8), attributes: [.posixPermissions: 0o600])
+            && FileManager.default.createFile(atPath: errorFile, contents: nil, attributes: [.posixPermissions: 0o600])
         defer {
             try? FileManager.default.removeItem(atPath: inputFile)
             try? FileManager.default.removeItem(atPath: errorFile)
         }
-        guard let inputHandle = FileHandle(forReadingAtPath: inputFile), let errorHandle = FileHandle(forWritingAtPath: errorFile) else {
+        guard created, let inputHandle = FileHandle(forReadingAtPath: inputFile), let errorHandle = FileHandle(forWritingAtPath: errorFile)
+        else {
             throw CommandNotifierError(message: "cannot create temporary files for \(executable)")
         }
         defer {

@@ -9,6 +9,11 @@ public protocol SignInNotifier: Sendable {
     func notify(_ event: SignInEvent) async throws
 }
 
+/// The notifier names a profile's `notify` and `login --notify` accept.
+public enum NotifierNames {
+    public static let all = ["console", "telegram", "webhook", "command"]
+}
+
 /// Sends each event to every notifier; one that fails is reported and skipped, never allowed to
 /// stop the sign-in or the other notifiers.
 public struct NotifierFanout: Sendable {
