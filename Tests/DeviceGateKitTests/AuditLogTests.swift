@@ -38,4 +38,22 @@ import Testing
         #expect(try AuditLog.verify(path: path, storeKey: store.key).isIntact)
         #expect(try !AuditLog.verify(path: path, storeKey: other.key).isIntact)
     }
+
+    @Test func hostileValuesRoundTripAsValidJSON() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try TokenStore(directory: dir.path, keyFile: nil)
+        let path = dir.file("audit.jsonl")
+        let hostile = "quote\" backslash\\ newline\n tab\t bell\u{07} del\u{7F} é ✓ </script>"
+        try await AuditLog(path: path, storeKey: store.key).record(
+            "denied", ["reason": .string(hostile), "n": .int(-3), "ms": .double(1.23456), "ok": .bool(false)])
+        let record = try #require(try AuditLog.read(path: path).first)
+        #expect(record["reason"] as? String == hostile)
+        #expect(record["n"] as? Int == -3)
+        #expect(record["ms"] as? Double == 1.235)
+        #expect(record["ok"] as? Bool == false)
+        #expect(record["event"] as? String == "denied")
+        #expect(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").count == 1, "one line, whatever the value holds")
+        #expect(try AuditLog.verify(path: path, storeKey: store.key).isIntact)
+    }
 }

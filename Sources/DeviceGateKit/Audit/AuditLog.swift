@@ -12,15 +12,6 @@ public enum AuditValue: Sendable, Equatable {
     case int(Int)
     case double(Double)
     case bool(Bool)
-
-    var json: Any {
-        switch self {
-        case .string(let s): s
-        case .int(let n): n
-        case .double(let d): (d * 1000).rounded() / 1000
-        case .bool(let b): b
-        }
-    }
 }
 
 /// An append-only JSON-lines record of sign-ins, refreshes, proxied calls, denials and breaker
@@ -69,11 +60,11 @@ public actor AuditLog {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw Failure(description: "cannot inspect the audit log \(path)") }
         if Int64(st.st_size) != knownSize { try resync(size: Int64(st.st_size)) }
-        var object = fields.mapValues(\.json)
-        object["time"] = formatter.string(from: Date())
-        object["event"] = event
-        object["prev"] = head
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        var record = fields
+        record["time"] = .string(formatter.string(from: Date()))
+        record["event"] = .string(event)
+        record["prev"] = .string(head)
+        let data = Data(Self.jsonLine(record).utf8)
         let line = data + Data([0x0A])
         let written = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         guard written == line.count else {
@@ -141,7 +132,52 @@ public actor AuditLog {
     }
 
     static func mac(_ line: Data, key: SymmetricKey) -> String {
-        HMAC<SHA256>.authenticationCode(for: line, using: key).map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for byte in HMAC<SHA256>.authenticationCode(for: line, using: key) {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
+    }
+
+    /// One compact JSON object with keys in byte order. Written by hand because this runs twice
+    /// per gateway request, and Foundation's sorted-keys serialisation compares keys through ICU.
+    static func jsonLine(_ record: [String: AuditValue]) -> String {
+        var out = "{"
+        for (index, key) in record.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            if index > 0 { out += "," }
+            appendString(key, to: &out)
+            out += ":"
+            switch record[key]! {
+            case .string(let value): appendString(value, to: &out)
+            case .int(let value): out += String(value)
+            case .bool(let value): out += value ? "true" : "false"
+            case .double(let value):
+                let rounded = (value * 1000).rounded() / 1000
+                out += rounded.isFinite ? String(rounded) : "null"
+            }
+        }
+        return out + "}"
+    }
+
+    static func appendString(_ value: String, to out: inout String) {
+        out += "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
     }
 
     static func lines(_ path: String) throws -> [String] {
