@@ -60,7 +60,7 @@ public struct Revoker: Sendable {
         case .unsupported(let why):
             return .notOffered(label, why)
         case .github(let apiBase):
-            return await revokeAtGitHub(token, label: label, apiBase: apiBase)
+            return await revokeAtGitHub(token, hint: hint, label: label, apiBase: apiBase)
         case .rfc7009(let endpoint):
             var fields: [(String, String)] = [("token", token.reveal()), ("token_type_hint", hint)]
             let authorization = client.authenticate(&fields)
@@ -82,8 +82,8 @@ public struct Revoker: Sendable {
         }
     }
 
-    private func revokeAtGitHub(_ token: Secret, label: String, apiBase: URL) async -> RevocationOutcome {
-        guard label == "access token" else {
+    private func revokeAtGitHub(_ token: Secret, hint: String, label: String, apiBase: URL) async -> RevocationOutcome {
+        guard hint == "access_token" else {
             return .notOffered(label, "GitHub revokes the grant through its access token")
         }
         guard let secret = client.secret else {
