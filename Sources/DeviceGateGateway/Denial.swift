@@ -1,26 +1,23 @@
-import Foundation
 import HTTPTypes
-import Hummingbird
-import NIOCore
 
-/// A refusal the agent can read: a status and a JSON body that says which profile and why.
-struct Denial: Error {
-    let status: HTTPResponse.Status
-    let error: String
-    let profile: String?
-    let reason: String
-    var retryAfter: Int?
+/// A refusal as plain data: the status, a machine-readable error, the human reason, and whether
+/// it is recorded. The admission core produces it; each door (HTTP, later MCP) renders it.
+public struct Denial: Error, Sendable, Equatable {
+    public let status: HTTPResponse.Status
+    public let error: String
+    public let profile: String?
+    public let reason: String
+    public var retryAfter: Int?
     /// For the audit log and the breaker.
-    var audited = true
+    public var audited = true
+    /// The connection must close after the answer (its framing cannot be trusted).
+    public var closeConnection = false
 
-    func response() -> Response {
-        var body: [String: Any] = ["error": error, "reason": reason]
-        if let profile { body["profile"] = profile }
-        if let retryAfter { body["retry_after"] = retryAfter }
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"devicegate\"" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    public init(status: HTTPResponse.Status, error: String, profile: String?, reason: String, audited: Bool = true) {
+        self.status = status
+        self.error = error
+        self.profile = profile
+        self.reason = reason
+        self.audited = audited
     }
 }

@@ -44,32 +44,43 @@ public struct GatewayServer: Sendable {
         }
         // Whatever set the address (config or --listen), a non-loopback listener admits only
         // agents with keys: anyone who can reach it would otherwise borrow the person's authority.
-        if config.socket == nil, !Self.isLoopback(config.listen), AgentKeys(config.agents).isEmpty {
+        let listen = try Self.address(config.listen)
+        if config.socket == nil, !listen.isLoopback, AgentKeys(config.agents).isEmpty {
             throw Failure(
                 description:
                     "listening on \(config.listen) (not loopback) needs agent keys in [gateway.agents]; make one with `devicegate agent-key NAME`"
             )
         }
+        let address: BindAddress
+        let placement = try config.socket.map(UnixSocketPlacement.init(path:))
+        if let placement {
+            address = .unixDomainSocket(path: placement.bindPath)
+        } else {
+            address = .hostname(listen.host, port: listen.port)
+        }
+        let adminAddress = try Self.address(config.adminListen)
+        // Everything that can refuse has run: only now is the upstream client made, which
+        // must be shut down once it exists.
         let registry = Self.registry
         let audit = AuditLog(path: auditPath, storeKey: store.key)
         let state = GatewayState(
             profiles: served, config: config, store: store, audit: audit, hooks: hooks, transport: hooks.transport, time: hooks.time,
             logger: logger)
-        let address: BindAddress
-        if let socket = config.socket {
-            try? FileManager.default.removeItem(atPath: socket)
-            address = .unixDomainSocket(path: socket)
-        } else {
-            address = try Self.bind(config.listen)
-        }
-        let socket = config.socket
         let main = Application(
             responder: GatewayResponder(state: state),
-            server: GuardedHTTP1Channel.builder,
+            server: GuardedHTTP1Channel.builder(
+                idleTimeout: .seconds(config.idleTimeout), headerTimeout: .seconds(Int64(config.headerTimeout)),
+                connections: ConnectionLimit(maximum: config.maxConnections)),
             configuration: .init(address: address, serverName: "devicegate"),
             services: [UpstreamShutdown(client: state.upstream)],
             onServerRunning: { channel in
-                if let socket { chmod(socket, 0o600) }
+                if let placement {
+                    do { try placement.publish() } catch {
+                        logger.critical("\(error)")
+                        try? await channel.close()
+                        return
+                    }
+                }
                 await onReady(channel.localAddress?.port ?? 0)
             },
             logger: logger)
@@ -82,7 +93,9 @@ public struct GatewayServer: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
         }
         let admin = Application(
-            router: router, configuration: .init(address: try Self.bind(config.adminListen), serverName: "devicegate-admin"), logger: logger
+            router: router,
+            configuration: .init(address: .hostname(adminAddress.host, port: adminAddress.port), serverName: "devicegate-admin"),
+            logger: logger
         )
         return [main, admin]
     }
@@ -95,19 +108,8 @@ public struct GatewayServer: Sendable {
         try await group.run()
     }
 
-    static func isLoopback(_ listen: String) -> Bool {
-        guard let colon = listen.lastIndex(of: ":") else { return false }
-        let host = listen[..<colon].trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
-    }
-
-    static func bind(_ text: String) throws -> BindAddress {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
-            throw Failure(description: "\"\(text)\" is not HOST:PORT")
-        }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return .hostname(host, port: port)
+    static func address(_ text: String) throws -> ListenAddress {
+        do { return try ListenAddress(text) } catch { throw Failure(description: error.description) }
     }
 }
 

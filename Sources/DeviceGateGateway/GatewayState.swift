@@ -1,7 +1,6 @@
 import DeviceGateKit
 import Foundation
 import HTTPTypes
-import Hummingbird
 import Logging
 import Metrics
 import NIOConcurrencyHelpers
@@ -24,6 +23,8 @@ final class GatewayState: Sendable {
     let audit: AuditLog
     let limiter = RateLimiter()
     let breaker: Breaker
+    let locks: LockCache
+    let time: any TimeSource
     let agents: AgentKeys
     let upstream: UpstreamClient
     let logger: Logger
@@ -52,6 +53,8 @@ final class GatewayState: Sendable {
         self.store = store
         self.audit = audit
         self.breaker = Breaker(config)
+        self.locks = LockCache(directory: store.directory, time: time)
+        self.time = time
         self.agents = AgentKeys(config.agents)
         self.upstream = UpstreamClient(config: config)
         self.logger = logger
@@ -59,9 +62,10 @@ final class GatewayState: Sendable {
     }
 
     /// The calling agent: named by its key when keys are configured, else "local".
-    func agent(for request: Request) throws -> String {
+    func agent(for headers: HTTPFields) throws(Denial) -> String {
         guard !agents.isEmpty else { return "local" }
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
+        let values = headers[values: .authorization]
+        guard values.count == 1, let header = values.first, header.lowercased().hasPrefix("bearer "),
             let name = agents.agent(for: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
         else {
             throw Denial(
@@ -95,9 +99,10 @@ final class GatewayState: Sendable {
     /// Feeds the breaker; past its threshold, locks the profile, revokes its tokens, wipes the
     /// stored entry and tells the person.
     func trip(_ profile: String, _ signal: Breaker.Signal) async {
-        guard let reason = await breaker.record(signal, profile: profile, now: Date()), let gate = profiles[profile] else { return }
+        let now = time.now()
+        guard let reason = await breaker.record(signal, profile: profile, now: now), let gate = profiles[profile] else { return }
         do {
-            try ProfileLock(profile: profile, reason: "locked by the breaker: \(reason)", lockedAt: Date()).write(in: dataDirectory)
+            try locks.write(ProfileLock(profile: profile, reason: "locked by the breaker: \(reason)", lockedAt: now))
         } catch {
             logger.critical("could not write the lock file", metadata: ["profile": "\(profile)", "error": "\(error)"])
         }

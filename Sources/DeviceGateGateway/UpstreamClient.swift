@@ -21,17 +21,14 @@ struct UpstreamClient: Sendable {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// Sends the agent's request upstream with its own credentials replaced by the token.
-    func send(_ request: Request, url: String, body: ByteLimit?, length: Int?, token: Secret) async throws -> HTTPClientResponse {
-        var outgoing = HTTPClientRequest(url: url)
-        outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
-        let listed = HeaderRules.connectionListed(request.headers)
-        for field in request.headers where HeaderRules.forwardable(field.name.canonicalName, listed: listed, fromAgent: true) {
-            outgoing.headers.add(name: field.name.rawName, value: field.value)
-        }
-        outgoing.headers.replaceOrAdd(name: "Authorization", value: "Bearer " + token.reveal())
-        if let body, request.headers[.contentLength] != nil || request.headers[.transferEncoding] != nil {
-            outgoing.body = .stream(body, length: length.map { .known(Int64($0)) } ?? .unknown)
+    /// Sends an admitted call upstream with the token as its only credential.
+    func send(_ admission: Admission, body: ByteLimit?) async throws -> HTTPClientResponse {
+        var outgoing = HTTPClientRequest(url: admission.url)
+        outgoing.method = HTTPMethod(rawValue: admission.method.rawValue)
+        for (name, value) in admission.headers { outgoing.headers.add(name: name, value: value) }
+        outgoing.headers.replaceOrAdd(name: "Authorization", value: "Bearer " + admission.entry.tokens.accessToken.reveal())
+        if let body {
+            outgoing.body = .stream(body, length: admission.length.map { .known(Int64($0)) } ?? .unknown)
         }
         return try await client.execute(outgoing, deadline: .distantFuture)
     }
@@ -40,15 +37,16 @@ struct UpstreamClient: Sendable {
 }
 
 extension GatewayState {
-    /// Streams the upstream's answer back, then records how it ended.
-    func relay(_ response: HTTPClientResponse, profile: String, audit fields: [String: AuditValue], started: ContinuousClock.Instant)
-        -> Response
-    {
+    /// Streams the upstream's answer back without the token in it, then records how it ended
+    /// (with how many copies of the token were overwritten and which headers were dropped).
+    func relay(
+        _ response: HTTPClientResponse, profile: String, audit fields: [String: AuditValue], redactor: TokenRedactor,
+        started: ContinuousClock.Instant
+    ) -> Response {
         var headers = HTTPFields()
-        let listedNames = Set(
-            response.headers["connection"].flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
-        )
+        let listedNames = HeaderRules.connectionListed(response.headers["connection"])
         var length: Int?
+        var dropped: [String] = []
         for (name, value) in response.headers {
             let lower = name.lowercased()
             if lower == "content-length" {
@@ -56,9 +54,14 @@ extension GatewayState {
                 continue
             }
             guard HeaderRules.forwardable(lower, listed: listedNames, fromAgent: false), let field = HTTPField.Name(name) else { continue }
+            if redactor.contains(value) {
+                dropped.append(lower)
+                continue
+            }
             headers.append(HTTPField(name: field, value: value))
         }
         let status = Int(response.status.code)
+        let phrase = redactor.contains(response.status.reasonPhrase) ? "" : response.status.reasonPhrase
         let body = response.body
         let audit = self.audit
         let countRequest: @Sendable (Int, String) -> Void = { [self] bytes, outcome in
@@ -67,36 +70,39 @@ extension GatewayState {
             self.logger.debug(
                 "proxied", metadata: ["profile": "\(profile)", "status": "\(status)", "bytes": "\(bytes)", "outcome": "\(outcome)"])
         }
-        let base = auditFields(audit: fields, status: status)
+        var fields = auditFields(audit: fields, status: status)
+        if !dropped.isEmpty { fields["dropped_headers"] = .string(dropped.joined(separator: ",")) }
+        let base = fields
+        let finished: @Sendable (Int, Int, String) async -> Void = { bytes, redactions, outcome in
+            var entry = base
+            entry["bytes"] = .int(bytes)
+            entry["duration_ms"] = .double(Self.milliseconds(ContinuousClock.now - started))
+            if outcome != "forwarded" { entry["outcome"] = .string(outcome) }
+            if redactions > 0 { entry["redacted"] = .int(redactions) }
+            try? await audit.record("response", entry)
+            countRequest(bytes, outcome)
+        }
         return Response(
-            status: .init(code: status, reasonPhrase: response.status.reasonPhrase), headers: headers,
+            status: .init(code: status, reasonPhrase: phrase), headers: headers,
             body: ResponseBody(contentLength: length) { writer in
                 var bytes = 0
-                var outcome = "forwarded"
+                var redactor = redactor
                 do {
                     for try await chunk in body {
                         bytes += chunk.readableBytes
-                        try await writer.write(chunk)
+                        let safe = redactor.feed(chunk.readableBytesView)
+                        if !safe.isEmpty { try await writer.write(ByteBuffer(bytes: safe)) }
                     }
+                    let rest = redactor.finish()
+                    if !rest.isEmpty { try await writer.write(ByteBuffer(bytes: rest)) }
                     try await writer.finish(nil)
                 } catch {
-                    outcome = "aborted"
-                    var entry = base
-                    entry["bytes"] = .int(bytes)
-                    entry["duration_ms"] = .double(Self.milliseconds(ContinuousClock.now - started))
-                    entry["outcome"] = .string(outcome)
-                    try? await audit.record("response", entry)
-                    countRequest(bytes, outcome)
+                    await finished(bytes, redactor.redactions, "aborted")
                     throw error
                 }
-                var entry = base
-                entry["bytes"] = .int(bytes)
-                entry["duration_ms"] = .double(Self.milliseconds(ContinuousClock.now - started))
-                try? await audit.record("response", entry)
-                countRequest(bytes, outcome)
+                await finished(bytes, redactor.redactions, "forwarded")
             })
     }
-
     func auditFields(audit: [String: AuditValue], status: Int) -> [String: AuditValue] {
         var entry = audit
         entry["status"] = .int(status)

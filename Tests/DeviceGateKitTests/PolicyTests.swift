@@ -32,7 +32,23 @@ import Testing
         ("/a/%252e%252e/b", .badEncoding),  // double encoding
         ("/a/%zz", .badEncoding),
         ("/a/%2", .badEncoding),
-        ("/a b", .controlCharacter),
+        ("/a b", .delimiter),
+        ("/users/bob#/profile", .delimiter),
+        ("/users/#/profile", .delimiter),
+        ("/a?b", .delimiter),
+        ("/caf\u{e9}", .delimiter),
+        ("/a/[x]", .delimiter),
+        ("/x/..;/admin/secret", .dotSegment),
+        ("/x/%2e%2e;/admin", .dotSegment),
+        ("/x/.;/admin", .dotSegment),
+        ("/x/..;jsessionid=1/admin", .dotSegment),
+        ("/x/..%3b/admin", .dotSegment),
+        ("/x/...", .dotSegment),
+        ("/x/..%20/admin", .dotSegment),
+        ("/x/;p=1/admin", .emptySegment),
+        ("/x/%ef%bc%8e%ef%bc%8e/admin", .dotSegment),  // fullwidth dots, NFKC → ..
+        ("/x/a%ef%bc%8fb", .encodedSeparator),  // fullwidth solidus
+        ("/x/%c2%85", .controlCharacter),  // C1 control (NEL)
     ])
     func refusesAmbiguousPaths(raw: String, rejection: RequestPath.Rejection) {
         #expect(throws: rejection) { try RequestPath(raw) }

@@ -12,6 +12,12 @@ public struct GatewayConfig: Sendable, Equatable {
     public var maxRequestBytes = 10 << 20
     public var connectTimeout = 10
     public var readTimeout = 60
+    /// Seconds a new connection has to send its first complete request head (slowloris).
+    public var headerTimeout = 10
+    /// Seconds a keep-alive connection may sit without a complete request part.
+    public var idleTimeout = 60
+    /// Concurrent agent connections; more are closed at once.
+    public var maxConnections = 1024
     /// Default: `audit.jsonl` in the data directory.
     public var auditLog: String?
     /// Per-agent keys: name → `sha256:<hex>` of the key. Empty: loopback callers need no key.
@@ -26,7 +32,7 @@ public struct GatewayConfig: Sendable, Equatable {
 
     static let keys = [
         "listen", "socket", "admin_listen", "max_request_bytes", "connect_timeout", "read_timeout", "audit_log", "agents",
-        "breaker_failed_signins", "breaker_denials", "breaker_upstream_rejections",
+        "header_timeout", "idle_timeout", "max_connections", "breaker_failed_signins", "breaker_denials", "breaker_upstream_rejections",
     ]
 
     static func parse(_ root: TOMLTable, lines: LineLocator, path: String?) throws -> GatewayConfig {
@@ -59,6 +65,9 @@ public struct GatewayConfig: Sendable, Equatable {
             case "connect_timeout": config.connectTimeout = try number()
             case "read_timeout": config.readTimeout = try number()
             case "audit_log": config.auditLog = try string()
+            case "header_timeout": config.headerTimeout = try number()
+            case "idle_timeout": config.idleTimeout = try number()
+            case "max_connections": config.maxConnections = try number()
             case "breaker_failed_signins": config.breakerFailedSignIns = try number()
             case "breaker_denials": config.breakerDenials = try number()
             case "breaker_upstream_rejections": config.breakerUpstreamRejections = try number()
@@ -77,11 +86,13 @@ public struct GatewayConfig: Sendable, Equatable {
             default: break
             }
         }
-        if config.socket == nil, let host = config.listen.split(separator: ":").first,
-            !["127.0.0.1", "localhost", "::1", "[::1]"].contains(String(host))
-        {
+        for (key, text) in [("listen", config.listen), ("admin_listen", config.adminListen)] {
+            let address: ListenAddress
+            do { address = try ListenAddress(text) } catch {
+                throw ConfigError(file: path, line: lines.line(ofKey: key, inTable: "gateway"), "gateway.\(key): \(error)")
+            }
             // Allowed (a compose network needs it), but only with agent keys.
-            guard !config.agents.isEmpty else {
+            if key == "listen", config.socket == nil, !address.isLoopback, config.agents.isEmpty {
                 throw ConfigError(
                     file: path, line: lines.line(ofKey: "listen", inTable: "gateway"),
                     "gateway.listen = \"\(config.listen)\" is not loopback; that needs agent keys ([gateway.agents]) so that only your agents can call it"

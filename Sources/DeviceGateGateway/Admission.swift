@@ -1,0 +1,147 @@
+import DeviceGateKit
+import Foundation
+import HTTPTypes
+
+/// A call the gateway has decided to forward: what to send, where, and with which token.
+struct Admission: Sendable {
+    let gate: GatewayState.Gate
+    let agent: String
+    let rule: PolicyRule
+    let method: HTTPRequest.Method
+    /// The upstream URL, rebuilt from the checked path (never the agent's bytes).
+    let url: String
+    /// The agent's headers that may cross, without its credentials and routing hints.
+    let headers: [(name: String, value: String)]
+    /// The announced body length, if any.
+    let length: Int?
+    let hasBody: Bool
+    var entry: StoredProfile
+    var audit: [String: AuditValue]
+}
+
+/// The gateway's decision, without any server framework: a request head in, an ``Admission``
+/// or a ``Denial`` out. The steps run in a fixed order, each cheaper than the next and none
+/// revealing more than the caller may know: target form → agent key → profile → locked →
+/// rate limit → checked path → policy rule → size → token.
+struct AdmissionCore: Sendable {
+    let state: GatewayState
+
+    /// - Parameter refusal: what the transport found wrong below HTTPTypes (a non-origin-form
+    ///   target, unusable framing), if anything.
+    func admit(_ head: HTTPRequest, refusal: TransportRefusal?, audit: inout [String: AuditValue]) async throws(Denial) -> Admission {
+        // 1. Origin-form only, and framing that means one thing.
+        if let refusal {
+            var denial =
+                refusal == .overloaded
+                ? Denial(status: .serviceUnavailable, error: "overloaded", profile: nil, reason: refusal.reason, audited: false)
+                : Denial(status: .badRequest, error: "bad_request", profile: nil, reason: refusal.reason)
+            denial.closeConnection = refusal.closesConnection
+            throw denial
+        }
+        let target = head.path ?? ""
+        guard target.hasPrefix("/") else {
+            throw Denial(status: .badRequest, error: "bad_request", profile: nil, reason: TransportRefusal.absoluteForm.reason)
+        }
+
+        // 2. Who is calling, before anything about profiles is revealed.
+        let agent = try state.agent(for: head.headerFields)
+        audit["agent"] = .string(agent)
+
+        // 3. Which profile.
+        let name = RequestTarget.profileName(of: target)
+        guard let gate = state.profiles[name] else {
+            audit["path"] = .string(String(target.prefix(200)))
+            throw Denial(status: .notFound, error: "unknown_profile", profile: nil, reason: "no profile \"\(name)\" is served here")
+        }
+        audit["profile"] = .string(name)
+
+        // 4. Locked by the breaker?
+        if let lock = state.locks.lock(for: name) {
+            throw Denial(
+                status: .init(code: 423, reasonPhrase: "Locked"), error: "locked", profile: name,
+                reason: "\(lock.reason); a person must run `devicegate unlock \(name)`")
+        }
+
+        // 5. Rate limits.
+        if let wait = await state.limiter.admit(
+            name, perMinute: gate.settings.requestsPerMinute, perHour: gate.settings.requestsPerHour, now: state.time.now())
+        {
+            var denial = Denial(
+                status: .tooManyRequests, error: "rate_limited", profile: name, reason: "the profile's rate limit is reached")
+            denial.retryAfter = Int(wait.rounded(.up))
+            throw denial
+        }
+
+        // 6. A path that cannot mean two things.
+        let checked: RequestTarget
+        do { checked = try RequestTarget(target) } catch {
+            audit["path"] = .string(String(target.dropFirst(1 + name.utf8.count).prefix(200)))
+            await state.trip(name, .denial)
+            throw Denial(status: .badRequest, error: "ambiguous_path", profile: name, reason: error.description)
+        }
+        let path = checked.path
+        audit["path"] = .string(path.encoded)
+
+        // 7. Policy.
+        let method = head.method.rawValue
+        guard let rule = gate.settings.rule(allowing: method, path) else {
+            await state.trip(name, .denial)
+            throw Denial(status: .forbidden, error: "forbidden", profile: name, reason: "no rule allows \(method) \(path.encoded)")
+        }
+        audit["rule"] = .string(rule.description)
+
+        // 8. Size limit, when announced.
+        let lengths = head.headerFields[values: .contentLength]
+        let length = lengths.first.flatMap(Int.init)
+        if let length, length > state.config.maxRequestBytes {
+            throw Denial(
+                status: .contentTooLarge, error: "too_large", profile: name,
+                reason: "the body exceeds \(state.config.maxRequestBytes) bytes")
+        }
+
+        // 9. A valid token, or a sign-in for the person.
+        let entry: StoredProfile
+        do {
+            entry = try await gate.broker.validEntry()
+        } catch {
+            let started = state.startSignInIfAllowed(gate)
+            throw Denial(
+                status: .unauthorized, error: "sign_in_required", profile: name,
+                reason: "\(error)" + (started ? " A sign-in was started; the person has been sent the code. Retry in a minute." : ""))
+        }
+
+        let listed = HeaderRules.connectionListed(head.headerFields)
+        var headers: [(name: String, value: String)] = []
+        for field in head.headerFields where HeaderRules.forwardable(field.name.canonicalName, listed: listed, fromAgent: true) {
+            headers.append((field.name.rawName, field.value))
+        }
+        headers.append(("Accept-Encoding", "identity"))
+        let hasBody = !lengths.isEmpty || head.headerFields[.transferEncoding] != nil
+        var url = gate.upstreamBase + path.encoded
+        if let query = checked.query { url += "?" + query }
+        return Admission(
+            gate: gate, agent: agent, rule: rule, method: head.method, url: url, headers: headers, length: length, hasBody: hasBody,
+            entry: entry, audit: audit)
+    }
+}
+
+/// What the connection handler saw wrong in a request before it became an HTTPTypes request.
+enum TransportRefusal: String, Sendable {
+    case absoluteForm = "absolute-form"
+    case asteriskForm = "asterisk-form"
+    case transferEncoding = "transfer-encoding"
+    case contentLength = "content-length"
+    case overloaded = "overloaded"
+
+    var reason: String {
+        switch self {
+        case .absoluteForm, .asteriskForm: "only origin-form request targets (/PROFILE/path) are accepted"
+        case .transferEncoding: "Transfer-Encoding other than a single `chunked` is refused (with or without Content-Length)"
+        case .contentLength: "conflicting or malformed Content-Length headers"
+        case .overloaded: "the gateway has as many connections as it is configured for (gateway.max_connections); retry shortly"
+        }
+    }
+
+    /// The body's framing cannot be trusted: answer, then close.
+    var closesConnection: Bool { self == .transferEncoding || self == .contentLength || self == .overloaded }
+}
