@@ -3,7 +3,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import Metrics
 import NIOCore
 import Prometheus
 import ServiceLifecycle
@@ -16,8 +15,14 @@ public struct GatewayServer: Sendable {
     public let store: TokenStore
     public let hooks: GatewayHooks
     public let auditPath: String
+    /// Where `/metrics` reads from; the program owns it (and may bootstrap swift-metrics with it).
+    public let registry: PrometheusCollectorRegistry
 
-    public init(config: GatewayConfig, profiles: [Profile], store: TokenStore, hooks: GatewayHooks, auditPath: String) {
+    public init(
+        config: GatewayConfig, profiles: [Profile], store: TokenStore, hooks: GatewayHooks, auditPath: String,
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+    ) {
+        self.registry = registry
         self.config = config
         self.profiles = profiles
         self.store = store
@@ -28,12 +33,6 @@ public struct GatewayServer: Sendable {
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }
-
-    static let registry: PrometheusCollectorRegistry = {
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        return registry
-    }()
 
     /// Builds both applications. `onReady` receives the bound agent-facing port (0 for a socket).
     public func applications(logger: Logger, onReady: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> [any Service] {
@@ -61,11 +60,11 @@ public struct GatewayServer: Sendable {
         let adminAddress = try Self.address(config.adminListen)
         // Everything that can refuse has run: only now is the upstream client made, which
         // must be shut down once it exists.
-        let registry = Self.registry
+        let registry = self.registry
         let audit = AuditLog(path: auditPath, storeKey: store.key)
         let state = GatewayState(
             profiles: served, config: config, store: store, audit: audit, hooks: hooks, transport: hooks.transport, time: hooks.time,
-            logger: logger)
+            metrics: GatewayMetrics(registry: registry), logger: logger)
         let main = Application(
             responder: GatewayResponder(state: state),
             server: GuardedHTTP1Channel.builder(

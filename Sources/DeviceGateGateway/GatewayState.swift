@@ -2,7 +2,6 @@ import DeviceGateKit
 import Foundation
 import HTTPTypes
 import Logging
-import Metrics
 import NIOConcurrencyHelpers
 
 /// What the request path shares: one broker per profile (so concurrent requests share one
@@ -29,11 +28,12 @@ final class GatewayState: Sendable {
     let upstream: UpstreamClient
     let logger: Logger
     let hooks: GatewayHooks
+    let metrics: GatewayMetrics
     private let signInsRunning = NIOLockedValueBox<Set<String>>([])
 
     init(
         profiles: [Profile], config: GatewayConfig, store: TokenStore, audit: AuditLog, hooks: GatewayHooks, transport: any HTTPTransport,
-        time: any TimeSource, logger: Logger
+        time: any TimeSource, metrics: GatewayMetrics, logger: Logger
     ) {
         var gates: [String: Gate] = [:]
         for profile in profiles {
@@ -59,6 +59,7 @@ final class GatewayState: Sendable {
         self.upstream = UpstreamClient(config: config)
         self.logger = logger
         self.hooks = hooks
+        self.metrics = metrics
     }
 
     /// The calling agent: named by its key when keys are configured, else "local".
@@ -113,7 +114,7 @@ final class GatewayState: Sendable {
         try? await audit.record(
             "breaker_tripped",
             ["profile": .string(profile), "reason": .string(reason), "revoked": .string(revoked.joined(separator: ", "))])
-        Counter(label: "devicegate_gateway_breaker_trips_total", dimensions: [("profile", profile)]).increment()
+        metrics.breakerTripped(profile: profile)
         logger.warning("breaker tripped; profile locked", metadata: ["profile": "\(profile)", "reason": "\(reason)"])
         await hooks.alert(
             gate.profile, "🔒 \(profile) was locked: \(reason). Its tokens were revoked. Run `devicegate unlock \(profile)` when it is safe."
@@ -121,16 +122,11 @@ final class GatewayState: Sendable {
     }
 
     func count(profile: String?, outcome: String, status: Int) {
-        Counter(
-            label: "devicegate_gateway_requests_total",
-            dimensions: [("profile", profile ?? "-"), ("outcome", outcome), ("status", String(status))]
-        ).increment()
+        metrics.countRequest(profile: profile, outcome: outcome, status: status)
     }
 
     func observe(profile: String, duration: Duration, bytes: Int) {
-        Timer(label: "devicegate_gateway_request_duration_seconds", dimensions: [("profile", profile)]).recordNanoseconds(
-            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
-        Counter(label: "devicegate_gateway_response_bytes_total", dimensions: [("profile", profile)]).increment(by: bytes)
+        metrics.observe(profile: profile, duration: duration, bytes: bytes)
     }
 }
 

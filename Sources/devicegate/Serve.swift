@@ -3,6 +3,8 @@ import DeviceGateGateway
 import DeviceGateKit
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -70,9 +72,13 @@ struct Serve: AsyncParsableCommand {
                     guard let notifiers = try? Notifiers.make(profile.notifiers, showQR: false, workspace: workspace) else { return }
                     await NotifierFanout(notifiers).send(.warning(profile: profile.name, message: message))
                 })
+            // One registry for the process: the gateway's own series, and anything that reports
+            // through swift-metrics (bootstrapped here, once, by the program, not by a library).
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             let server = GatewayServer(
                 config: config, profiles: Array(workspace.config.profiles.values), store: store, hooks: hooks,
-                auditPath: workspace.auditLogPath)
+                auditPath: workspace.auditLogPath, registry: registry)
             let announcement =
                 "devicegate: gateway on \(config.socket ?? config.listen) for "
                 + workspace.config.profiles.values.filter { $0.gateway != nil }.map(\.name).sorted().joined(separator: ", ")

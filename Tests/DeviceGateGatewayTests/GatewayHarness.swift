@@ -7,6 +7,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import Prometheus
 import ServiceLifecycle
 import Testing
 
@@ -75,7 +76,9 @@ final class GatewayHarness: Sendable {
         let hooks = GatewayHooks(
             signIn: { _ in throw CancellationError() }, alert: { _, message in alerts.withLockedValue { $0.append(message) } })
         let auditPath = dir.file("audit.jsonl")
-        let server = GatewayServer(config: config, profiles: [profile], store: store, hooks: hooks, auditPath: auditPath)
+        let registry = PrometheusCollectorRegistry()
+        let server = GatewayServer(
+            config: config, profiles: [profile], store: store, hooks: hooks, auditPath: auditPath, registry: registry)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -86,13 +89,15 @@ final class GatewayHarness: Sendable {
         var iterator = ports.makeAsyncIterator()
         let port = try #require(await iterator.next())
         return GatewayHarness(
-            idp: idp, upstream: upstream, dir: dir, store: store, port: port, auditPath: auditPath, alerts: alerts, task: task)
+            idp: idp, upstream: upstream, dir: dir, store: store, port: port, auditPath: auditPath, alerts: alerts, registry: registry,
+            task: task)
     }
 
     private init(
         idp: FakeIdentityProvider, upstream: LoopbackServer, dir: TemporaryDirectory, store: TokenStore, port: Int, auditPath: String,
-        alerts: NIOLockedValueBox<[String]>, task: Task<Void, any Error>
+        alerts: NIOLockedValueBox<[String]>, registry: PrometheusCollectorRegistry, task: Task<Void, any Error>
     ) {
+        self.registry = registry
         self.idp = idp
         self.upstream = upstream
         self.dir = dir
@@ -104,6 +109,13 @@ final class GatewayHarness: Sendable {
     }
 
     private let alertsBox: NIOLockedValueBox<[String]>
+    let registry: PrometheusCollectorRegistry
+    /// The Prometheus text `/metrics` serves.
+    var metricsText: String {
+        var buffer = [UInt8]()
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
     var alertMessages: [String] { alertsBox.withLockedValue { $0 } }
 
     struct Answer: Sendable {

@@ -100,6 +100,17 @@ import Testing
         #expect(gw.upstream.requests.count == 1)  // the Host header changed nothing
     }
 
+    @Test func metricsCountEachOutcomeOnTheProgramsRegistry() async throws {
+        let gw = try await GatewayHarness.start()
+        defer { Task { await gw.stop() } }
+        for _ in 0..<3 { _ = try await gw.call("GET", "/work/v1.0/me") }
+        _ = try await gw.call("DELETE", "/work/v1.0/me")
+        let text = gw.metricsText
+        #expect(text.contains(#"devicegate_gateway_requests_total{profile="work",outcome="forwarded",status="200"} 3"#), "\(text)")
+        #expect(text.contains(#"devicegate_gateway_requests_total{profile="work",outcome="forbidden",status="403"} 1"#))
+        #expect(text.contains("devicegate_gateway_request_duration_seconds_count{profile=\"work\"} 3"))
+    }
+
     @Test func redirectsArePassedBackNotFollowed() async throws {
         let gw = try await GatewayHarness.start(answer: { _ in
             ScriptedResponse(status: 302, headers: [("Location", "https://evil.example/steal")])
