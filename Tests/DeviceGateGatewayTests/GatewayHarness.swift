@@ -32,7 +32,7 @@ final class GatewayHarness: Sendable {
         allow: [String] = ["GET /v1.0/me", "GET /v1.0/me/messages/**", "POST /upload"],
         config tweak: @Sendable (inout GatewayConfig) -> Void = { _ in },
         settings tweakSettings: @Sendable (inout GatewaySettings) -> Void = { _ in },
-        signedIn: Bool = true, remaining: Double = 3000, upstreamBasePath: String = "",
+        signedIn: Bool = true, remaining: Double = 3000, upstreamBasePath: String = "", time: (any TimeSource)? = nil,
         answer: @escaping @Sendable (RecordedRequest) async -> ScriptedResponse? = { _ in nil }
     ) async throws -> GatewayHarness {
         let idp = try await FakeIdentityProvider.start()
@@ -74,6 +74,7 @@ final class GatewayHarness: Sendable {
         tweak(&config)
         let alerts = NIOLockedValueBox<[String]>([])
         let hooks = GatewayHooks(
+            time: time ?? SystemTimeSource(),
             signIn: { _ in throw CancellationError() }, alert: { _, message in alerts.withLockedValue { $0.append(message) } })
         let auditPath = dir.file("audit.jsonl")
         let registry = PrometheusCollectorRegistry()

@@ -181,6 +181,29 @@ import Testing
         #expect(Int(third.header("Retry-After") ?? "") ?? 0 > 0)
     }
 
+    @Test func theRateLimitWindowSlidesOnTheInjectedClock() async throws {
+        let time = ManualTime(Date())
+        let gw = try await GatewayHarness.start(settings: { $0.requestsPerMinute = 2 }, time: time)
+        defer { Task { await gw.stop() } }
+        #expect(try await gw.call("GET", "/work/v1.0/me").status == 200)
+        #expect(try await gw.call("GET", "/work/v1.0/me").status == 200)
+        #expect(try await gw.call("GET", "/work/v1.0/me").status == 429)
+        time.advance(61)
+        #expect(try await gw.call("GET", "/work/v1.0/me").status == 200, "a minute later the window has moved on")
+    }
+
+    @Test func theBreakerCountsDenialsWithinAMinuteOfTheInjectedClock() async throws {
+        let time = ManualTime(Date())
+        let gw = try await GatewayHarness.start(config: { $0.breakerDenials = 3 }, time: time)
+        defer { Task { await gw.stop() } }
+        for _ in 0..<3 { #expect(try await gw.call("DELETE", "/work/v1.0/me").status == 403) }
+        time.advance(61)
+        for _ in 0..<3 { #expect(try await gw.call("DELETE", "/work/v1.0/me").status == 403) }
+        #expect(try await gw.call("GET", "/work/v1.0/me").status == 200, "six denials, but never more than three in a minute")
+        #expect(try await gw.call("DELETE", "/work/v1.0/me").status == 403)
+        #expect(try await gw.call("GET", "/work/v1.0/me").status == 423, "the fourth within a minute locks")
+    }
+
     @Test func theBreakerLocksRevokesAndAlertsUntilUnlocked() async throws {
         let gw = try await GatewayHarness.start(config: { $0.breakerDenials = 3 })
         defer { Task { await gw.stop() } }
