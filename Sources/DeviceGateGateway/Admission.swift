@@ -49,8 +49,11 @@ struct AdmissionCore: Sendable {
 
         // 3. Which profile.
         let name = RequestTarget.profileName(of: target)
+        // What is recorded of a path that was not accepted: never its query (it may carry
+        // secrets), and not without bound.
+        let pathOnly = String(target.prefix { $0 != "?" }.prefix(200))
         guard let gate = state.profiles[name] else {
-            audit["path"] = .string(String(target.prefix(200)))
+            audit["path"] = .string(pathOnly)
             throw Denial(status: .notFound, error: "unknown_profile", profile: nil, reason: "no profile \"\(name)\" is served here")
         }
         audit["profile"] = .string(name)
@@ -75,7 +78,7 @@ struct AdmissionCore: Sendable {
         // 6. A path that cannot mean two things.
         let checked: RequestTarget
         do { checked = try RequestTarget(target) } catch {
-            audit["path"] = .string(String(target.dropFirst(1 + name.utf8.count).prefix(200)))
+            audit["path"] = .string(String(pathOnly.dropFirst(1 + name.count)))
             await state.trip(name, .denial)
             throw Denial(status: .badRequest, error: "ambiguous_path", profile: name, reason: error.description)
         }

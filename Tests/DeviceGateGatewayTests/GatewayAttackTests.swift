@@ -55,8 +55,11 @@ import Testing
         let known = try await gw.call("GET", "/work/v1.0/me")
         #expect(unknown.status == 401 && known.status == 401)
         #expect(unknown.body == known.body, "the answers must not tell the profiles apart")
-        let probed = try await gw.call("GET", "/nosuch/x", headers: [("Authorization", "Bearer \(key)")])
+        let probed = try await gw.call("GET", "/nosuch/x?secret=hunter2", headers: [("Authorization", "Bearer \(key)")])
         #expect(probed.status == 404)
+        let ambiguous = try await gw.call("GET", "/work/a/..;/b?secret=hunter2", headers: [("Authorization", "Bearer \(key)")])
+        #expect(ambiguous.status == 400)
+        #expect(try !String(contentsOfFile: gw.auditPath, encoding: .utf8).contains("hunter2"), "no query string in the audit log")
         let records = try AuditLog.read(path: gw.auditPath)
         #expect(
             records.contains { $0["event"] as? String == "denied" && $0["agent"] as? String == "openclaw" && $0["status"] as? Int == 404 })
