@@ -66,7 +66,7 @@ public actor TelegramBot: Service {
         let me = try await identify()
         botID = me.id
         username = me.username
-        offset = offsetFile.load(botID: me.id)
+        offset = try offsetFile.load(botID: me.id)
         options.log(
             "devicegate bot: @\(me.username ?? "?") is listening to chat \(chats.sorted().map(String.init).joined(separator: ", "))"
                 + (allowedUsers.isEmpty ? "" : " (people \(allowedUsers.sorted().map(String.init).joined(separator: ", ")) only)"))

@@ -1,3 +1,4 @@
+import DeviceGateKit
 import Foundation
 
 /// The bot's `getUpdates` offset on disk, so a restart neither replays commands already
@@ -21,14 +22,16 @@ public struct UpdateOffsetFile: Sendable {
     }
 
     /// The next offset for this bot, or nil on a first start (or after a change of bot).
-    public func load(botID: Int64) -> Int? {
-        guard let data = FileManager.default.contents(atPath: path),
+    /// Throws when the file is there but unsafe to read: a symbolic link, or open to others.
+    public func load(botID: Int64) throws -> Int? {
+        guard let data = try SecureFile.read(path),
             let contents = try? JSONDecoder().decode(Contents.self, from: data), contents.botID == botID
         else { return nil }
         return contents.offset
     }
 
-    /// Written to a temporary file and renamed, so a crash leaves the old offset or the new one.
+    /// Written as the store's files are (temporary file, fsync, rename, never through a
+    /// symbolic link), so a crash leaves the old offset or the new one.
     public func save(botID: Int64, offset: Int) throws {
         let data = try JSONEncoder().encode(Contents(botID: botID, offset: offset))
         let directory = (path as NSString).deletingLastPathComponent
@@ -36,14 +39,6 @@ public struct UpdateOffsetFile: Sendable {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
-        let temporary = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
-        }
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
-        }
+        try SecureFile.writeAtomically(data, to: path)
     }
 }

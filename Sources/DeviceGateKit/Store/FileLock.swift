@@ -8,7 +8,9 @@ import Foundation
 ///
 /// Each acquisition opens its own file description, so two tasks in one process exclude each
 /// other exactly as two processes do. Waiting polls with a cancellable sleep, so Ctrl-C never
-/// hangs on a lock, and the kernel drops the lock if the holder dies.
+/// hangs on a lock, and the kernel drops the lock if the holder dies. The lock file is opened
+/// as every store file is (``SecureFile/open(_:_:mode:operation:)``): a symbolic link planted
+/// at its path is refused, not followed to create or lock another file.
 public final class FileLock: Sendable {
     private let fd: Int32
     public let path: String
@@ -19,8 +21,7 @@ public final class FileLock: Sendable {
     }
 
     public static func acquire(_ path: String, timeout: Double = 60) async throws -> FileLock {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreError.io(path: path, operation: "open the lock", errno: errno) }
+        let fd = try SecureFile.open(path, O_RDWR | O_CREAT, operation: "open the lock")
         let start = Date()
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno

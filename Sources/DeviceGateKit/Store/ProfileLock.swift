@@ -17,10 +17,24 @@ public struct ProfileLock: Sendable, Codable, Equatable {
     public static func path(_ profile: String, in directory: String) -> String { "\(directory)/\(profile).locked" }
 
     public static func read(_ profile: String, in directory: String) -> ProfileLock? {
-        guard let data = FileManager.default.contents(atPath: path(profile, in: directory)) else { return nil }
+        let data: Data
+        do {
+            guard let contents = try SecureFile.read(path(profile, in: directory)) else { return nil }
+            data = contents
+        } catch {
+            // A lock file that cannot be read safely (a symbolic link, open to others) still
+            // locks: failing open would defeat the breaker.
+            let why =
+                switch error {
+                case StoreError.symbolicLink: "it is a symbolic link"
+                case StoreError.notARegularFile: "it is not a regular file"
+                case StoreError.insecurePermissions: "it is not private to this user"
+                default: "it cannot be read"
+                }
+            return ProfileLock(profile: profile, reason: "locked (the lock file is unusable: \(why))", lockedAt: Date())
+        }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        // An unreadable lock file still locks: failing open would defeat the breaker.
         return (try? decoder.decode(ProfileLock.self, from: data))
             ?? ProfileLock(profile: profile, reason: "locked (the lock file is unreadable)", lockedAt: Date())
     }

@@ -8,9 +8,46 @@ import Foundation
     import Darwin
 #endif
 
-/// File operations with the guarantees the store promises: private modes, and writes that are
-/// either wholly there or not at all.
-enum SecureFile {
+/// File operations with the guarantees the store promises: private modes, writes that are
+/// either wholly there or not at all, and no symbolic links.
+///
+/// Every file devicegate keeps in its data directory (tokens, the generated key, locks, the
+/// bot's offset) is opened here, with `O_NOFOLLOW` and `O_CLOEXEC`: a link planted in the
+/// directory would otherwise point a read, a lock or a write at a file of the attacker's choosing
+/// (another user's file through a shared directory, a key file swapped for a known one). A link
+/// is refused with ``StoreError/symbolicLink(path:)``; so is anything but a regular file. The
+/// directory itself may be a link (a volume mounted elsewhere). Package-wide, so the bot's
+/// offset file is written the same way.
+package enum SecureFile {
+    /// Opens a file of the data directory, never through a symbolic link and never into a child
+    /// process. `O_NONBLOCK` keeps a FIFO planted at the path from hanging the open; the
+    /// descriptor is switched back to blocking once it is known to be a regular file.
+    package static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o600, operation: String) throws -> Int32 {
+        let fd = Glibc.open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, mode)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ELOOP || code == EMLINK, isSymbolicLink(path) { throw StoreError.symbolicLink(path: path) }
+            throw StoreError.io(path: path, operation: operation, errno: code)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let code = errno
+            close(fd)
+            throw StoreError.io(path: path, operation: "inspect", errno: code)
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw StoreError.notARegularFile(path: path)
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return fd
+    }
+
+    static func isSymbolicLink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK
+    }
+
     /// Creates the directory 0700 if missing; refuses one that others can reach.
     static func ensurePrivateDirectory(_ path: String) throws {
         var info = stat()
@@ -47,11 +84,20 @@ enum SecureFile {
         }
     }
 
-    static func read(_ path: String) throws -> Data? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            throw StoreError.io(path: path, operation: "open", errno: errno)
+    /// The file's bytes, or nil when there is none; refuses a file others can read.
+    /// - Parameter followingLinks: only for a file named from outside the data directory
+    ///   (`DEVICEGATE_KEY_FILE`): Kubernetes mounts its secrets as symbolic links.
+    package static func read(_ path: String, followingLinks: Bool = false) throws -> Data? {
+        let fd: Int32
+        do {
+            if followingLinks {
+                fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+                if fd < 0 { throw StoreError.io(path: path, operation: "open", errno: errno) }
+            } else {
+                fd = try open(path, O_RDONLY, operation: "open")
+            }
+        } catch StoreError.io(_, _, let code) where code == ENOENT {
+            return nil
         }
         defer { close(fd) }
         var st = stat()
@@ -73,12 +119,14 @@ enum SecureFile {
 
     /// Temp file in the same directory, fsync, rename over the target, fsync the directory:
     /// a crash or a cancelled task leaves the old file or the new one, never half of either.
-    static func writeAtomically(_ data: Data, to path: String, exclusive: Bool = false) throws {
+    /// A symbolic link at `path` is refused rather than replaced: something planted it, and a
+    /// person should look before it goes.
+    package static func writeAtomically(_ data: Data, to path: String, exclusive: Bool = false) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
+        if isSymbolicLink(path) { throw StoreError.symbolicLink(path: path) }
         let temp = "\(directory)/.\(name).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreError.io(path: temp, operation: "create", errno: errno) }
+        let fd = try open(temp, O_WRONLY | O_CREAT | O_EXCL, operation: "create")
         var ok = false
         defer { if !ok { unlink(temp) } }
         do {
@@ -104,14 +152,14 @@ enum SecureFile {
             guard rename(temp, path) == 0 else { throw StoreError.io(path: path, operation: "replace", errno: errno) }
         }
         ok = true
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let dfd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 {
             fsync(dfd)
             close(dfd)
         }
     }
 
-    static func remove(_ path: String) throws -> Bool {
+    package static func remove(_ path: String) throws -> Bool {
         if unlink(path) == 0 { return true }
         if errno == ENOENT { return false }
         throw StoreError.io(path: path, operation: "delete", errno: errno)

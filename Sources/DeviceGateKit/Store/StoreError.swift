@@ -10,6 +10,10 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case badKeyFile(path: String, reason: String)
     case io(path: String, operation: String, errno: Int32)
     case lockTimeout(path: String, seconds: Int)
+    /// A symbolic link where devicegate keeps a file of its own.
+    case symbolicLink(path: String)
+    /// A directory, FIFO, socket or device where devicegate keeps a file of its own.
+    case notARegularFile(path: String)
     case invalidProfileName(String)
 
     public var description: String {
@@ -30,6 +34,10 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             "could not \(operation) \(path): \(String(cString: strerror(code)))"
         case .lockTimeout(let path, let seconds):
             "another devicegate process has held \(path) for over \(seconds) s; if none is running, the lock is stale: remove the file."
+        case .symbolicLink(let path):
+            "\(path) is a symbolic link; devicegate never follows links in its data directory, where one could point a read or a write at another file. Nothing was changed. Look at where it points (ls -l \(path)), then remove it (rm \(path)) or put the real file there."
+        case .notARegularFile(let path):
+            "\(path) is not a regular file (a directory, FIFO, socket or device); devicegate refuses to use it. Nothing was changed. Remove it or put the real file there."
         case .invalidProfileName(let name):
             "\"\(name)\" is not a valid profile name: use letters, digits, '.', '_' and '-' (up to 64, starting with a letter or digit)"
         }

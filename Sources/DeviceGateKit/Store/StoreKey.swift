@@ -53,7 +53,8 @@ public struct StoreKey: Sendable {
     /// - Parameter existingProfiles: what the store already holds, to refuse replacing a lost key.
     public static func load(keyFile: String?, defaultPath: String, existingProfiles: () -> [String]) throws -> StoreKey {
         if let keyFile {
-            guard let data = try SecureFile.read(keyFile) else {
+            // Named from outside the data directory, and a Kubernetes secret is a link.
+            guard let data = try SecureFile.read(keyFile, followingLinks: true) else {
                 throw StoreError.badKeyFile(path: keyFile, reason: "no such file (DEVICEGATE_KEY_FILE names it)")
             }
             return try validated(data, source: .keyFile(keyFile))
