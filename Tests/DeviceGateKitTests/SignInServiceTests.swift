@@ -93,4 +93,59 @@ import Testing
         #expect(Self.leaked(output).isEmpty)
         #expect(try store.load("work") == nil)
     }
+
+    /// What a captive portal, a proxy or a half-dead provider may answer a poll with. None of it
+    /// is an OAuth answer, so none of it says anything about the code.
+    static let garbled: [(String, ScriptedResponse)] = [
+        (
+            "truncated JSON",
+            ScriptedResponse(status: 200, headers: [("Content-Type", "application/json")], body: Data(#"{"access_tok"#.utf8))
+        ),
+        (
+            "an HTML page",
+            ScriptedResponse(status: 200, headers: [("Content-Type", "text/html")], body: Data("<html>PORTAL-BODY</html>".utf8))
+        ),
+        ("an empty 200", .empty(200)),
+        ("a 200 without access_token", .json(200, ["token_type": "Bearer", "note": "PORTAL-BODY"])),
+        ("a 200 with an empty access_token", .json(200, ["access_token": "", "token_type": "Bearer"])),
+        ("a non-JSON 400", ScriptedResponse(status: 400, headers: [("Content-Type", "text/plain")], body: Data("PORTAL-BODY".utf8))),
+        (
+            "a non-JSON 403",
+            ScriptedResponse(status: 403, headers: [("Content-Type", "text/html")], body: Data("<h1>PORTAL-BODY</h1>".utf8))
+        ),
+        ("an empty 401", .empty(401)),
+        ("an HTML 502", ScriptedResponse(status: 502, headers: [("Content-Type", "text/html")], body: Data("PORTAL-BODY".utf8))),
+        ("a JSON 400 without error", .json(400, ["message": "PORTAL-BODY"])),
+    ]
+
+    @Test(arguments: garbled.indices)
+    func aGarbledAnswerWhilePollingIsRetriedUntilTheSignInSucceeds(index: Int) async throws {
+        let (what, answer) = Self.garbled[index]
+        let idp = try await FakeIdentityProvider.start()
+        let dir = TemporaryDirectory()
+        defer {
+            dir.remove()
+            Task { await idp.stop() }
+        }
+        idp.update { $0.scriptedPolls = [answer, answer] }
+        idp.approve()
+        let capture = Capture()
+        let time = ManualTime()
+        let store = try TokenStore(directory: dir.path, keyFile: nil)
+        let service = SignInService(
+            profile: idp.profile(), store: store, transport: AsyncHTTPTransport.shared, time: time,
+            notifiers: NotifierFanout([JSONLinesNotifier(write: { capture.write($0) })]))
+
+        let outcome = try await service.run()
+        guard case .signedIn = outcome else { Issue.record("\(what): expected a sign-in"); return }
+        #expect(try store.load("work")?.tokens.accessToken.reveal() == FakeIdentityProvider.accessToken(1), "\(what)")
+        #expect(idp.server.requests(to: "/token").count == 3, "\(what): two garbled answers, then the tokens")
+        // The device's interval is 1 s: 1.2 s, then backoff from there, doubling.
+        #expect(time.sleeps == [1.2, 1.2, 2.4], "\(what)")
+        let output = capture.text.withLockedValue { $0 }
+        #expect(output.contains(#""event":"warning""#), "\(what): the person is told")
+        #expect(!output.contains("PORTAL-BODY"), "\(what): the body is not repeated")
+        #expect(output.contains(#""event":"signed_in""#), "\(what)")
+        #expect(Self.leaked(output).isEmpty)
+    }
 }

@@ -13,6 +13,8 @@ public final class FakeIdentityProvider: Sendable {
         public var liveRefreshToken: String?
         public var expiresIn = 3600
         public var refreshAnswer: ScriptedResponse?
+        /// Answers to device-code polls, one each, before the provider answers normally.
+        public var scriptedPolls: [ScriptedResponse] = []
         public var jwks: String?
         public var idTokenFactory: (@Sendable () -> String)?
     }
@@ -86,6 +88,7 @@ public final class FakeIdentityProvider: Sendable {
             switch form["grant_type"] {
             case DeviceFlow.grantType:
                 guard form["device_code"] == deviceCode else { return .json(400, ["error": "invalid_grant"]) }
+                if !s.scriptedPolls.isEmpty { return s.scriptedPolls.removeFirst() }
                 guard s.approved else { return .json(400, ["error": "authorization_pending"]) }
                 return issue(&s, idToken: s.idTokenFactory?())
             case "refresh_token":

@@ -5,8 +5,10 @@ import Foundation
 /// The engine requests a code, then polls exactly as §3.4–3.5 say, with two defences taken from
 /// `cli/oauth`: a safety margin on the interval (1.2×, 1.4× after a `slow_down`) so a drifting
 /// clock in a VM or WSL does not provoke `slow_down`, and a report when `slow_down` repeats.
-/// Network errors, 5xx and 429 never end the flow early: it backs off and keeps going until the
-/// code's deadline. Cancelling the task stops it at once.
+/// Network errors, 5xx, 429 and answers that are not OAuth at all (an HTML page, an empty or
+/// truncated body, a 200 without a token) never end the flow early: it backs off and keeps going
+/// until the code's deadline. Only the provider's own OAuth errors end it. Cancelling the task
+/// stops it at once.
 public struct DeviceFlow: Sendable {
     public static let grantType = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -93,21 +95,22 @@ public struct DeviceFlow: Sendable {
                 await progress(.transientFailure(reason: error.description, retryIn: delay))
                 continue
             }
-            if response.status == 429 || response.status >= 500 {
+            let throttled = response.status == 429 || response.status >= 500
+            if throttled {
                 failures += 1
                 let serverWait = Quirks.retryAfter(response, now: time.now())
                 delay = max(serverWait ?? 0, Self.backoff(interval: interval * margin, failures: failures))
                 await progress(.transientFailure(reason: "the identity provider answered HTTP \(response.status)", retryIn: delay))
                 // A 429 may still carry an OAuth slow_down body (Auth0); fall through to read it.
                 if !(response.status == 429 && OAuthFields.parse(response).map(Quirks.isErrorAnswer) == true) { continue }
-            } else {
-                failures = 0
             }
 
             switch TokenEndpointAnswer.classify(response, requestedScopes: requestedScopes, now: time.now()) {
             case .tokens(let tokens):
                 return tokens
             case .error(let error):
+                // A real OAuth answer: the provider is back to normal.
+                if !throttled { failures = 0 }
                 switch error.code {
                 case "authorization_pending":
                     // After a throttled answer keep the backoff; otherwise the plain interval.
@@ -132,9 +135,17 @@ public struct DeviceFlow: Sendable {
                     throw DeviceFlowError.rejected(error)
                 }
             case .unexpected(let response):
-                if response.status == 429 || response.status >= 500 { continue }
-                throw DeviceFlowError.unexpectedAnswer(
-                    "\(tokenEndpoint.redactedForDisplay) answered \(response.shapeForDisplay)")
+                // Already counted and reported above.
+                if throttled { continue }
+                // Not an OAuth answer: a captive portal's page, a proxy's error, a body cut
+                // short, a 200 without a token. Only the provider's own errors end the flow
+                // (§3.5); this says nothing about the code, which may be approved any moment.
+                failures += 1
+                delay = Self.backoff(interval: interval * margin, failures: failures)
+                await progress(
+                    .transientFailure(
+                        reason: "\(tokenEndpoint.redactedForDisplay) answered \(response.shapeForDisplay), not an OAuth answer",
+                        retryIn: delay))
             }
         }
     }

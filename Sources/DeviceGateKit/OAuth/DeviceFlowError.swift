@@ -10,8 +10,6 @@ public enum DeviceFlowError: Error, Sendable, CustomStringConvertible {
     case rejected(OAuthErrorResponse)
     /// The device authorization request itself failed.
     case couldNotStart(String)
-    /// The provider answered something that is not OAuth at all.
-    case unexpectedAnswer(String)
 
     public var description: String {
         switch self {
@@ -19,7 +17,6 @@ public enum DeviceFlowError: Error, Sendable, CustomStringConvertible {
         case .expired: "the sign-in code expired before it was approved"
         case .rejected(let error): "the identity provider stopped the sign-in: \(error)"
         case .couldNotStart(let why): "could not start the sign-in: \(why)"
-        case .unexpectedAnswer(let what): "the identity provider answered unexpectedly: \(what)"
         }
     }
 }

@@ -4,7 +4,8 @@ import Foundation
 public enum TokenEndpointAnswer: Sendable {
     case tokens(TokenSet)
     case error(OAuthErrorResponse)
-    /// Not an OAuth answer at all: an HTML page, a 500, an empty 200.
+    /// Not an OAuth answer at all: an HTML page, a 500, an empty or truncated 200, a 200 without
+    /// a token. It says nothing about the grant, so device-flow polling retries it.
     case unexpected(IncomingResponse)
 
     /// - Parameter isRefresh: an empty-bodied refusal means `invalid_grant` on the refresh grant
