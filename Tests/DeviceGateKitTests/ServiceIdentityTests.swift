@@ -119,6 +119,86 @@ import Testing
         #expect(try await grant.clientCredentials(scopes: ["https://graph.microsoft.com/.default"]).accessToken.reveal() == "CC-TOKEN")
     }
 
+    /// A key pair made by openssl: RSA, or P-256 for ES256.
+    static func certificate(in dir: TemporaryDirectory, ec: Bool) throws -> (key: String, cert: String) {
+        guard ec else { return try certificate(in: dir) }
+        let result = Process()
+        result.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        result.arguments = [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir.file("key.pem"), "-out",
+            dir.file("cert.pem"), "-subj", "/CN=devicegate-test", "-days", "1",
+        ]
+        result.standardError = FileHandle.nullDevice
+        try result.run()
+        result.waitUntilExit()
+        try #require(result.terminationStatus == 0)
+        return (dir.file("key.pem"), dir.file("cert.pem"))
+    }
+
+    /// The header and the claims of a compact JWT, as the raw JSON texts a provider parses.
+    static func decode(_ jwt: String) throws -> (header: String, claims: String) {
+        let parts = jwt.split(separator: ".").map(String.init)
+        try #require(parts.count == 3)
+        func text(_ part: String) throws -> String {
+            var base64 = part.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+            return String(decoding: try #require(Data(base64Encoded: base64)), as: UTF8.self)
+        }
+        return (try text(parts[0]), try text(parts[1]))
+    }
+
+    @Test(arguments: [false, true])
+    func theAssertionHasNoKidUnlessConfiguredAndWholeSecondTimes(ec: Bool) async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (keyPath, certPath) = try Self.certificate(in: dir, ec: ec)
+        let key = try SecretSource.file(keyPath).load()
+        let cert = try String(contentsOfFile: certPath, encoding: .utf8)
+        let now = Date(timeIntervalSince1970: 1_800_000_000.75)
+        let audience = URL(string: "https://idp.test/token")!
+
+        let plain = try await ClientAssertionSigner.load(privateKeyPEM: key, certificatePEM: cert, clientID: "app-1")
+        let (header, claims) = try Self.decode(try await plain.assertion(audience: audience, now: now).reveal())
+        let headerObject = try #require(try JSONSerialization.jsonObject(with: Data(header.utf8)) as? [String: Any])
+        #expect(headerObject["kid"] == nil, "a kid no provider knows: \(header)")
+        #expect(headerObject["alg"] as? String == (ec ? "ES256" : "RS256"))
+        #expect(headerObject["x5t#S256"] as? String == plain.thumbprint)
+        // NumericDate as integers, in the raw JSON: no fraction, no exponent.
+        for (name, value) in [("iat", 1_800_000_000), ("nbf", 1_799_999_970), ("exp", 1_800_000_300)] {
+            #expect(claims.contains("\"\(name)\":\(value),") || claims.contains("\"\(name)\":\(value)}"), "\(name) in \(claims)")
+        }
+        let claimsObject = try #require(try JSONSerialization.jsonObject(with: Data(claims.utf8)) as? [String: Any])
+        #expect(claimsObject["iss"] as? String == "app-1" && claimsObject["sub"] as? String == "app-1")
+        #expect(claimsObject["aud"] as? [String] == ["https://idp.test/token"])
+        #expect((claimsObject["jti"] as? String)?.isEmpty == false)
+
+        let named = try await ClientAssertionSigner.load(privateKeyPEM: key, certificatePEM: cert, clientID: "app-1", keyID: "key-2025-01")
+        let (namedHeader, _) = try Self.decode(try await named.assertion(audience: audience, now: now).reveal())
+        let namedObject = try #require(try JSONSerialization.jsonObject(with: Data(namedHeader.utf8)) as? [String: Any])
+        #expect(namedObject["kid"] as? String == "key-2025-01")
+    }
+
+    @Test func keyIDIsReadFromTheProfileAndChecked() throws {
+        let base =
+            "[profiles.s]\ngrant = \"client_credentials\"\nprovider = \"oidc\"\nissuer = \"https://idp.test\"\nclient_id = \"c\"\n"
+        let keys = "private_key_file = \"/k\"\ncertificate_file = \"/c\"\n"
+        let config = try ConfigLoader(environment: [:]).parse(base + keys + "key_id = \"key-1\"\n", path: nil)
+        #expect(try config.profile(named: "s").keyID == "key-1")
+        #expect(try ConfigLoader(environment: [:]).parse(base + keys, path: nil).profile(named: "s").keyID == nil)
+        func error(_ toml: String) -> String {
+            do {
+                _ = try ConfigLoader(environment: [:]).parse(toml, path: nil)
+                return "no error"
+            } catch { return "\(error)" }
+        }
+        #expect(error(base + "client_secret_env = \"S\"\nkey_id = \"key-1\"\n").contains("set private_key_file"))
+        #expect(error(base + keys + "key_id = \"\"\n").contains("key_id must be"))
+        #expect(error(base + keys + "key_id = \"a\\u001bb\"\n").contains("key_id must be"))
+        #expect(
+            error("[profiles.m]\ngrant = \"managed_identity\"\nresource = \"https://x\"\nkey_id = \"k\"\n").contains(
+                "does not apply to a managed identity"))
+    }
+
     @Test func aBadKeyFileIsAConfigError() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

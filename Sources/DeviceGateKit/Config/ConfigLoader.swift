@@ -11,7 +11,7 @@ public struct ConfigLoader: Sendable {
         "provider", "client_id", "client_secret_env", "client_secret_file", "token_auth", "scopes", "audience", "resource",
         "extra_params", "min_ttl", "notify", "issuer", "tenant", "domain", "authorization_server", "base_url", "realm",
         "device_authorization_endpoint", "token_endpoint", "revocation_endpoint", "userinfo_endpoint", "jwks_uri",
-        "grant", "private_key_file", "certificate_file", "managed_identity", "identity_endpoint", "identity_client_id",
+        "grant", "private_key_file", "certificate_file", "key_id", "managed_identity", "identity_endpoint", "identity_client_id",
         "identity_object_id", "identity_resource_id", "upstream", "allow", "read_only", "auto_login", "rate_limit_per_minute",
         "rate_limit_per_hour",
     ]
@@ -221,6 +221,18 @@ public struct ConfigLoader: Sendable {
         if grant == .deviceCode, privateKeyFile != nil {
             throw ConfigError(file: nil, "profiles.\(name): private_key_file is for grant = \"client_credentials\"")
         }
+        let keyID = try string("key_id")
+        if let keyID {
+            guard privateKeyFile != nil else {
+                throw ConfigError(
+                    file: nil,
+                    "profiles.\(name).key_id names the signing key of private_key_file; set private_key_file and certificate_file too")
+            }
+            guard !keyID.isEmpty, keyID.count <= 256, keyID.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else {
+                throw ConfigError(
+                    file: nil, "profiles.\(name).key_id must be the key's id as the provider lists it (printable, up to 256 characters)")
+            }
+        }
         if kind == .google, secret == nil, grant == .deviceCode {
             throw ConfigError(
                 file: nil, "profiles.\(name): Google's device flow requires the client secret; set client_secret_env or client_secret_file")
@@ -249,6 +261,7 @@ public struct ConfigLoader: Sendable {
         profile.grant = grant
         profile.privateKeyFile = privateKeyFile
         profile.certificateFile = certificateFile
+        profile.keyID = keyID
         profile.gateway = try gatewaySettings(name, v, string: string, url: url, list: list)
         return profile
     }
@@ -313,7 +326,7 @@ public struct ConfigLoader: Sendable {
         _ name: String, _ v: [String: RawValue], string: (String) throws -> String?, url: (String) throws -> URL?,
         list: (String) throws -> [String]?
     ) throws -> Profile {
-        for key in ["client_id", "client_secret_env", "client_secret_file", "private_key_file", "certificate_file", "issuer"]
+        for key in ["client_id", "client_secret_env", "client_secret_file", "private_key_file", "certificate_file", "key_id", "issuer"]
         where v[key] != nil {
             throw ConfigError(
                 file: nil,

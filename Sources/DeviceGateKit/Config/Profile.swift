@@ -21,6 +21,9 @@ public struct Profile: Sendable {
     /// For `private_key_jwt`: the PEM private key and the certificate registered with the provider.
     public var privateKeyFile: String?
     public var certificateFile: String?
+    /// `key_id`: the `kid` header of the client assertion, for providers that pick the key by
+    /// it; nil sends none.
+    public var keyID: String?
     public var managedIdentity: ManagedIdentitySettings?
     /// What `devicegate serve` may forward for this profile; nil if it serves none.
     public var gateway: GatewaySettings?
@@ -72,7 +75,8 @@ public struct Profile: Sendable {
             }
             let key = try SecretSource.file(privateKeyFile).load()
             do {
-                let signer = try await ClientAssertionSigner.load(privateKeyPEM: key, certificatePEM: certificate, clientID: clientID)
+                let signer = try await ClientAssertionSigner.load(
+                    privateKeyPEM: key, certificatePEM: certificate, clientID: clientID, keyID: keyID)
                 return OAuthClient(id: clientID, authentication: .privateKeyJWT, assertionSigner: signer)
             } catch let error as ClientAssertionSigner.Failure {
                 throw ConfigError(file: nil, "profiles.\(name): \(error)")
