@@ -7,10 +7,13 @@ struct Bot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bot",
         abstract: "Serve a Telegram chat: sign in, check and sign out from the chat.",
-        discussion: """
+        discussion: prose(
+            """
             Long-polls the Bot API and answers only the chats in TELEGRAM_CHAT_ID
             (or [telegram] chat_ids) and, when [telegram] allowed_user_ids is set,
-            only those people; anything else is ignored and logged on stderr.
+            only those people; anything else is ignored and logged on stderr. A
+            group chat (negative id) needs allowed_user_ids, or
+            allow_all_members = true to let every member command the bot.
 
               /auth [profile]     sends a link and a code; approve on your phone
                                   and the message turns into "signed in as …"
@@ -27,7 +30,7 @@ struct Bot: AsyncParsableCommand {
 
             Exit codes: 0 stopped by a signal · 1 other error · 78 config error
             or a bot token Telegram refuses.
-            """)
+            """))
 
     @OptionGroup var global: GlobalOptions
 
@@ -42,7 +45,7 @@ struct Bot: AsyncParsableCommand {
         try await reportingErrors {
             let workspace = try global.workspace()
             let settings = workspace.config.notifierSettings.telegram
-            let chats = try settings.requireChats()
+            let chats = try settings.requireCommandChats()
             let api = try BotAPI(
                 settings: settings, transport: workspace.transport, pollTransport: BotRunner.pollTransport(pollTimeout: pollTimeout),
                 time: workspace.time)

@@ -136,6 +136,23 @@ import Testing
         #expect(try await noChat.exit() == 78)
         #expect(noChat.stderr.contains("no Telegram chat is configured: set TELEGRAM_CHAT_ID"))
     }
+
+    @Test func aGroupChatWithoutAllowedUsersIsRefusedBeforeTheBotStarts() async throws {
+        let box = Sandbox(idp: try LocalIdP.load())
+        let fake = try await FakeBotAPI.start()
+        defer {
+            box.remove()
+            Task { await fake.stop() }
+        }
+        var env = Self.environment(box, fake)
+        env["TELEGRAM_CHAT_ID"] = "-1001234567890"
+        let bot = try Child.start(["bot", "--poll-timeout", "2"], environment: env, in: box)
+        defer { bot.kill() }
+        #expect(try await bot.exit() == 78)
+        #expect(bot.stderr.contains("configuration error: the bot refuses to take commands in the group chat -1001234567890"))
+        #expect(bot.stderr.contains("allowed_user_ids") && bot.stderr.contains("allow_all_members = true"))
+        #expect(fake.server.requests.isEmpty, "the bot contacted Telegram")
+    }
 }
 
 /// Runs blocking work (the IdP scripts) off the cooperative pool, which serves the Bot API double.

@@ -89,4 +89,32 @@ import Testing
         #expect(message.contains("webhook: the url is not an http(s) URL"))
         #expect(!message.contains("SECRETPART"))
     }
+
+    @Test func aGroupChatNeedsAllowedUsersOrAnExplicitAllowAllMembers() throws {
+        func telegram(_ toml: String, chats: String) throws -> TelegramSettings {
+            try ConfigLoader(environment: ["TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_CHAT_ID": chats]).parse(toml, path: nil).notifierSettings
+                .telegram
+        }
+        // A private chat is one person.
+        #expect(try telegram("", chats: "4242").requireCommandChats() == [4242])
+        // A group without a list of people: any member could /logout.
+        for chats in ["-1001234567890", "4242,-1001234567890"] {
+            do {
+                _ = try telegram("", chats: chats).requireCommandChats()
+                Issue.record("a group chat was served to every member (\(chats))")
+            } catch let error as ConfigError {
+                #expect(error.message.contains("group chat -1001234567890"))
+                #expect(error.message.contains("allowed_user_ids = [YOUR_USER_ID]"))
+                #expect(error.message.contains("allow_all_members = true"))
+            }
+        }
+        // Sending to the group is still fine: notifications take no commands.
+        #expect(try telegram("", chats: "-1001234567890").requireChats() == [-1001234567890])
+        #expect(try telegram("[telegram]\nallowed_user_ids = [7]\n", chats: "-1001234567890").requireCommandChats() == [-1001234567890])
+        #expect(try telegram("[telegram]\nallow_all_members = true\n", chats: "-1001234567890").requireCommandChats() == [-1001234567890])
+        #expect(throws: ConfigError.self) {
+            try telegram("[telegram]\nallow_all_members = false\n", chats: "-1001234567890").requireCommandChats()
+        }
+        #expect(error("[telegram]\nallow_all_members = \"yes\"\n").contains("telegram.allow_all_members must be true or false"))
+    }
 }

@@ -18,7 +18,7 @@ public struct NotifierSettings: Sendable {
     }
 
     static let tables = ["telegram", "webhook", "command"]
-    static let telegramKeys = ["bot_token_env", "bot_token_file", "chat_ids", "allowed_user_ids", "api_base"]
+    static let telegramKeys = ["bot_token_env", "bot_token_file", "chat_ids", "allowed_user_ids", "allow_all_members", "api_base"]
     static let webhookKeys = ["url", "url_env", "secret_env", "secret_file"]
     static let commandKeys = ["program", "args", "timeout"]
 }
@@ -53,6 +53,9 @@ public struct TelegramSettings: Sendable {
     public var chatIDs: [Int64] = []
     /// When not empty, only these people may command the bot, even inside an allowed chat.
     public var allowedUserIDs: [Int64] = []
+    /// `allow_all_members = true`: every member of a group chat may command the bot. Without it
+    /// (or `allowed_user_ids`) the bot refuses to serve a group at all.
+    public var allowAllMembers = false
     /// `https://api.telegram.org`, or a local Bot API server.
     public var apiBase: URL = defaultAPIBase
 
@@ -97,6 +100,21 @@ public struct TelegramSettings: Sendable {
             )
         }
         return chatIDs
+    }
+
+    /// The chats the bot may take commands from, or an error when one of them is a group
+    /// (a negative id) and nothing says who in it may command the bot: any member, or anyone
+    /// who is added later, could then run `/logout` or start a sign-in for a profile.
+    public func requireCommandChats() throws -> [Int64] {
+        let chats = try requireChats()
+        let groups = chats.filter { $0 < 0 }
+        guard groups.isEmpty || !allowedUserIDs.isEmpty || allowAllMembers else {
+            throw ConfigError(
+                file: nil,
+                "the bot refuses to take commands in the group chat \(groups.map(String.init).joined(separator: ", ")) without [telegram] allowed_user_ids: every member of the group could sign out or start a sign-in. Set allowed_user_ids = [YOUR_USER_ID] (your numeric Telegram user id: getUpdates shows it as message.from.id), or, if everyone in the group may, allow_all_members = true"
+            )
+        }
+        return chats
     }
 }
 
@@ -184,6 +202,12 @@ extension NotifierSettings {
             }
             telegram.chatIDs = try ids(body, "telegram", "chat_ids") ?? []
             telegram.allowedUserIDs = try ids(body, "telegram", "allowed_user_ids") ?? []
+            if let value = body["allow_all_members"] {
+                guard value.type == .bool, let flag = value.bool else {
+                    throw fail("telegram", "allow_all_members", "must be true or false")
+                }
+                telegram.allowAllMembers = flag
+            }
             if let base = try string(body, "telegram", "api_base") {
                 guard let url = Self.baseURL(base) else { throw fail("telegram", "api_base", "is not an http(s) URL: \(base)") }
                 telegram.apiBase = url
