@@ -53,7 +53,7 @@ struct Skill: AsyncParsableCommand {
         if let container, container.isEmpty || container.contains(where: { $0.isWhitespace || $0 == "'" || $0 == "\"" }) {
             throw ValidationError("--container must be a container name, e.g. devicegate")
         }
-        if !Exec.isVariableName(agentKeyEnv) { throw ValidationError("--agent-key-env must be a variable name") }
+        if !ChildEnvironment.isValidName(agentKeyEnv) { throw ValidationError("--agent-key-env must be a variable name") }
     }
 
     func run() async throws {

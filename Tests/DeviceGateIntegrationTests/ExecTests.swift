@@ -126,6 +126,76 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: marker), "the command ran without a token")
     }
 
+    /// A config naming every kind of secret variable, and a token already in the store: `exec`
+    /// runs without any provider.
+    static func secretsSandbox() throws -> (box: Sandbox, environment: [String: String]) {
+        let box = Sandbox(
+            idp: LocalIdP(values: [:]),
+            config: """
+                [profiles.work]
+                provider = "oidc"
+                issuer = "https://idp.invalid"
+                client_id = "c"
+                client_secret_env = "WORK_CLIENT_SECRET"
+
+                [telegram]
+                bot_token_env = "MY_BOT_TOKEN"
+
+                [webhook]
+                url_env = "HOOK_URL"
+                secret_env = "HOOK_SECRET"
+                """)
+        try box.store().save(
+            StoredProfile(
+                profile: "work", issuer: "https://idp.invalid", clientID: "c",
+                tokens: TokenSet(
+                    accessToken: Secret("STORED-ACCESS-TOKEN"), expiresAt: Date().addingTimeInterval(3600), obtainedAt: Date()),
+                identity: nil, updatedAt: Date()))
+        var environment = box.environment
+        environment["WORK_CLIENT_SECRET"] = "CLIENT-SECRET-VALUE"
+        environment["MY_BOT_TOKEN"] = "BOT-TOKEN-VALUE-1"
+        environment["TELEGRAM_BOT_TOKEN"] = "BOT-TOKEN-VALUE-2"
+        environment["HOOK_URL"] = "https://hooks.invalid/T0/HOOK-URL-SECRET"
+        environment["HOOK_SECRET"] = "HOOK-SECRET-VALUE"
+        environment["DEVICEGATE_AGENT_KEY"] = "dgk_AGENT-KEY-VALUE"
+        environment["PLAIN_SETTING"] = "plain-value"
+        return (box, environment)
+    }
+
+    @Test func theCommandDoesNotInheritDevicegatesSecrets() throws {
+        let (box, environment) = try Self.secretsSandbox()
+        defer { box.remove() }
+        let result = try ProcessResult.run(Sandbox.binary, ["exec", "work", "--", "env"], environment: environment)
+        #expect(result.status == 0, "exec: \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains("ACCESS_TOKEN=STORED-ACCESS-TOKEN"))
+        #expect(lines.contains("PLAIN_SETTING=plain-value"), "ordinary variables are inherited")
+        #expect(lines.contains { $0.hasPrefix("DEVICEGATE_CONFIG=") }, "a devicegate run by the command finds the same config")
+        for value in [
+            "CLIENT-SECRET-VALUE", "BOT-TOKEN-VALUE-1", "BOT-TOKEN-VALUE-2", "HOOK-URL-SECRET", "HOOK-SECRET-VALUE", "AGENT-KEY-VALUE",
+        ] {
+            #expect(!result.stdout.contains(value), "the command inherited \(value)")
+        }
+    }
+
+    @Test(arguments: [
+        "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "GLIBC_TUNABLES", "MALLOC_CHECK_", "BASH_ENV", "ENV",
+        "PATH", "IFS", "PS4", "SHELLOPTS", "BASHOPTS", "PYTHONSTARTUP", "PYTHONPATH", "NODE_OPTIONS", "PERL5OPT", "RUBYOPT",
+        "JAVA_TOOL_OPTIONS", "LANG", "LC_ALL", "HTTPS_PROXY", "http_proxy", "GIT_SSH_COMMAND", "TERM", "DEVICEGATE_CONFIG",
+    ])
+    func interpretedVariablesAreRefusedWithExit64(name: String) throws {
+        let (box, environment) = try Self.secretsSandbox()
+        defer { box.remove() }
+        let marker = box.dir.file("ran")
+        let result = try ProcessResult.run(
+            Sandbox.binary, ["exec", "work", "--env", "GH_TOKEN", "--env", name, "--", "sh", "-c", #"touch "$1""#, "sh", marker],
+            environment: environment)
+        #expect(result.status == 64, "\(name): \(result.stderr)")
+        #expect(result.stderr.contains("--env \(name): refused"), "\(name): \(result.stderr)")
+        #expect(!result.stderr.contains("STORED-ACCESS-TOKEN") && !result.stdout.contains("STORED-ACCESS-TOKEN"))
+        #expect(!FileManager.default.fileExists(atPath: marker), "the command ran")
+    }
+
     @Test func usageErrorsExit64() throws {
         let box = Sandbox(idp: try LocalIdP.load())
         defer { box.remove() }

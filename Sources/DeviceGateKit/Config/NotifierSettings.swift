@@ -123,10 +123,13 @@ public struct WebhookSettings: Sendable {
     /// The endpoint. Chat webhooks (Slack, Discord) carry their credential in the path, so the
     /// URL is a ``Secret`` and only its host is ever shown.
     public var url: Secret
+    /// The variable the URL was read from (`url_env`), so that `exec` can keep it from its child.
+    public var urlVariable: String?
     public var secret: SecretSource?
 
-    public init(url: Secret, secret: SecretSource? = nil) {
+    public init(url: Secret, urlVariable: String? = nil, secret: SecretSource? = nil) {
         self.url = url
+        self.urlVariable = urlVariable
         self.secret = secret
     }
 }
@@ -238,7 +241,8 @@ extension NotifierSettings {
 
         if let body = try section("webhook", webhookKeys) {
             let url: Secret
-            switch (try string(body, "webhook", "url"), try string(body, "webhook", "url_env")) {
+            let urlVariable = try string(body, "webhook", "url_env")
+            switch (try string(body, "webhook", "url"), urlVariable) {
             case (let value?, nil): url = Secret(value)
             case (nil, let name?):
                 guard let value = environment[name], !value.isEmpty else {
@@ -260,7 +264,7 @@ extension NotifierSettings {
             default:
                 throw ConfigError(file: path, line: lines.line(ofTable: "webhook"), "webhook: set secret_env or secret_file, not both")
             }
-            settings.webhook = WebhookSettings(url: url, secret: secret)
+            settings.webhook = WebhookSettings(url: url, urlVariable: urlVariable, secret: secret)
         }
 
         if let body = try section("command", commandKeys) {

@@ -58,12 +58,18 @@ public struct ChildProcess: Sendable {
     public var environment: [String: String]
     /// Variables holding secrets; revealed only into the child's environment block.
     public var secrets: [String: Secret]
+    /// Variables of devicegate's own environment the child must not inherit: the ones holding
+    /// devicegate's secrets (``ChildEnvironment/withheldVariables(of:)``).
+    public var withheld: Set<String>
 
-    public init(command: [String], environment: [String: String] = [:], secrets: [String: Secret] = [:]) {
+    public init(
+        command: [String], environment: [String: String] = [:], secrets: [String: Secret] = [:], withheld: Set<String> = []
+    ) {
         precondition(!command.isEmpty, "a command needs at least a program name")
         self.command = command
         self.environment = environment
         self.secrets = secrets
+        self.withheld = withheld
     }
 
     /// Starts the child, forwards signals to it until it ends, and returns how it ended.
@@ -85,10 +91,10 @@ public struct ChildProcess: Sendable {
         }
     }
 
-    /// The environment block for the child: devicegate's own, then `environment`, then the
-    /// secrets, each later one winning.
+    /// The environment block for the child: devicegate's own less the withheld variables, then
+    /// `environment`, then the secrets, each later one winning.
     func environmentBlock(base: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
-        var merged = base
+        var merged = base.filter { !withheld.contains($0.key) }
         for (name, value) in environment { merged[name] = value }
         for (name, secret) in secrets { merged[name] = secret.reveal() }
         return merged.map { "\($0.key)=\($0.value)" }
