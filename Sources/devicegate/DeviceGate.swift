@@ -13,12 +13,12 @@ struct DeviceGate: AsyncParsableCommand {
             tokens encrypted, refreshes them, and hands out valid access tokens.
 
             Getting started:
-              devicegate providers                 # what each provider needs in config.toml
-              devicegate login work                # shows a link, a code and a QR code; waits for approval
-              devicegate token work                # prints a valid access token (refreshed if needed)
-              devicegate exec work -- ./job.sh     # runs job.sh with the token in $ACCESS_TOKEN
-              devicegate status                    # who is signed in, until when
-              devicegate logout work               # revokes at the provider, deletes locally
+              devicegate providers             # what each provider needs in config.toml
+              devicegate login work            # link, code and QR code; waits for approval
+              devicegate token work            # prints a fresh access token
+              devicegate exec work -- ./job.sh # job.sh gets the token in $ACCESS_TOKEN
+              devicegate status                # who is signed in, until when
+              devicegate logout work           # revokes at the provider, deletes locally
 
             Files: config in $XDG_CONFIG_HOME/devicegate/config.toml (--config, DEVICEGATE_CONFIG);
             tokens in $XDG_DATA_HOME/devicegate (--data-dir, DEVICEGATE_DATA_DIR), encrypted with the key
@@ -36,6 +36,6 @@ struct DeviceGate: AsyncParsableCommand {
 
     static func main() async {
         if let status = await Token.fastPath(CommandLine.arguments) { Foundation.exit(status) }
-        await Self.main(nil)
+        await Self.runWrappingUsage()
     }
 }

@@ -37,7 +37,7 @@ struct Exec: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The profile (default: the only or the default profile).")
+    @Argument(help: "The profile (default: the only or the default profile).", completion: ProfileCompletion.kind)
     var profile: String?
 
     @Option(

@@ -17,14 +17,15 @@ struct Login: AsyncParsableCommand {
 
             Examples:
               devicegate login work
-              devicegate login work --json | jq -r 'select(.event=="device_code") | .user_code'
+              devicegate login work --json |
+                jq -r 'select(.event=="device_code") | .user_code'
 
             Exit codes: 0 signed in (or already) · 2 declined, expired or failed · 78 config error.
             """))
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The profile to sign in (default: the only or the default profile).")
+    @Argument(help: "The profile to sign in (default: the only or the default profile).", completion: ProfileCompletion.kind)
     var profile: String?
 
     @Flag(help: "Start a new sign-in even when already signed in.")

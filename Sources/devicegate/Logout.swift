@@ -18,7 +18,7 @@ struct Logout: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The profile (default: the only or the default profile).")
+    @Argument(help: "The profile (default: the only or the default profile).", completion: ProfileCompletion.kind)
     var profile: String?
 
     @Flag(help: "Delete locally without contacting the provider.")

@@ -24,7 +24,7 @@ struct Serve: AsyncParsableCommand {
               scopes = ["openid", "offline_access", "User.Read", "Mail.Read"]
               upstream = "https://graph.microsoft.com"
               allow = ["GET /v1.0/me", "GET /v1.0/me/messages/**"]   # or read_only = true
-              auto_login = true           # a call without a sign-in sends the person a code
+              auto_login = true  # a call without a sign-in sends the person a code
               rate_limit_per_minute = 60
 
             Patterns: `*` is one path segment, `**` any number (only at the end). Paths with
@@ -98,7 +98,7 @@ struct Unlock: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The locked profile.")
+    @Argument(help: "The locked profile.", completion: ProfileCompletion.kind)
     var profile: String
 
     func run() async throws {

@@ -6,30 +6,34 @@ struct Skill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "skill",
         abstract: "Write OpenClaw / AgentSkills skill folders that teach an agent to use devicegate.",
-        discussion: """
+        discussion: prose(
+            """
             Writes NAME/SKILL.md folders into --out (default ./skills):
 
-              devicegate-auth        starts a sign-in when the user says /auth, "sign in" or
-                                     "authenticate": `devicegate login PROFILE --notify telegram`,
-                                     through `docker exec CONTAINER` when --container is given
-              devicegate-PROFILE-api one per profile with `upstream` and `allow`: the gateway URL,
-                                     the allowed methods and paths, what 401/403/423/429 mean
+              devicegate-auth
+                  starts a sign-in when the user says /auth, "sign in" or "authenticate":
+                  `devicegate login PROFILE --notify telegram`, through
+                  `docker exec CONTAINER` when --container is given
+              devicegate-PROFILE-api
+                  one per profile with `upstream` and `allow`: the gateway URL, the
+                  allowed methods and paths, what 401/403/423/429 mean
 
             The files hold commands and URLs, never a secret: when [gateway.agents] is set, the API
             skills send the agent key from $DEVICEGATE_AGENT_KEY (--agent-key-env). Rerunning
             replaces files it wrote and refuses to overwrite any other SKILL.md.
 
             Examples:
-              devicegate skill --out ./skills --container devicegate      # for deploy/compose.yaml
-              devicegate skill work --out ~/.openclaw/skills              # OpenClaw on this host
+              # for deploy/compose.yaml, and for OpenClaw on this host:
+              devicegate skill --out ./skills --container devicegate
+              devicegate skill work --out ~/.openclaw/skills
               devicegate skill work --gateway-url http://10.0.0.5:8787
 
             Exit codes: 0 written · 1 cannot write · 78 config error or nothing to write.
-            """)
+            """))
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Profiles to write skills for (default: all).")
+    @Argument(help: "Profiles to write skills for (default: all).", completion: ProfileCompletion.kind)
     var profiles: [String] = []
 
     @Option(help: ArgumentHelp("The directory to write the skill folders into.", valueName: "dir"))

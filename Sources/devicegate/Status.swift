@@ -16,7 +16,7 @@ struct Status: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The profile (default: all configured profiles).")
+    @Argument(help: "The profile (default: all configured profiles).", completion: ProfileCompletion.kind)
     var profile: String?
 
     @Flag(help: "Print JSON: one object for a profile, an array for all.")

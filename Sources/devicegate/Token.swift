@@ -13,15 +13,16 @@ struct Token: AsyncParsableCommand {
             context can be leaked by that agent.
 
             Examples:
-              curl -H "Authorization: Bearer $(devicegate token work)" https://graph.microsoft.com/v1.0/me
-              devicegate token work --min-ttl 900     # at least 15 minutes of validity left
+              curl -H "Authorization: Bearer $(devicegate token work)" \\
+                https://graph.microsoft.com/v1.0/me
+              devicegate token work --min-ttl 900  # at least 15 minutes of validity left
 
             Exit codes: 0 ok · 3 sign-in needed (run `devicegate login`) · 1 refresh failed · 78 config error.
             """))
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The profile (default: the only or the default profile).")
+    @Argument(help: "The profile (default: the only or the default profile).", completion: ProfileCompletion.kind)
     var profile: String?
 
     @Option(
