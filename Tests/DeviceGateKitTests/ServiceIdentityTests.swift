@@ -47,15 +47,15 @@ import Testing
         }
     }
 
-    /// A certificate made by openssl, as a person registering one with Entra ID would.
-    static func certificate(in dir: TemporaryDirectory) throws -> (key: String, cert: String) {
+    /// A certificate made by openssl, as a person registering one with Entra ID would: RSA, or
+    /// P-256 (ES256) with `ec`.
+    static func certificate(in dir: TemporaryDirectory, ec: Bool = false) throws -> (key: String, cert: String) {
         let result = Process()
         result.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        result.arguments = [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.file("key.pem"), "-out", dir.file("cert.pem"), "-subj",
-            "/CN=devicegate-test",
-            "-days", "1",
-        ]
+        result.arguments =
+            ["req", "-x509", "-newkey"] + (ec ? ["ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"] : ["rsa:2048"]) + [
+                "-nodes", "-keyout", dir.file("key.pem"), "-out", dir.file("cert.pem"), "-subj", "/CN=devicegate-test", "-days", "1",
+            ]
         result.standardError = FileHandle.nullDevice
         try result.run()
         result.waitUntilExit()
@@ -117,22 +117,6 @@ import Testing
             url: server.url("/token"), client: try await profile.oauthClient(), transport: AsyncHTTPTransport.shared,
             time: SystemTimeSource())
         #expect(try await grant.clientCredentials(scopes: ["https://graph.microsoft.com/.default"]).accessToken.reveal() == "CC-TOKEN")
-    }
-
-    /// A key pair made by openssl: RSA, or P-256 for ES256.
-    static func certificate(in dir: TemporaryDirectory, ec: Bool) throws -> (key: String, cert: String) {
-        guard ec else { return try certificate(in: dir) }
-        let result = Process()
-        result.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        result.arguments = [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir.file("key.pem"), "-out",
-            dir.file("cert.pem"), "-subj", "/CN=devicegate-test", "-days", "1",
-        ]
-        result.standardError = FileHandle.nullDevice
-        try result.run()
-        result.waitUntilExit()
-        try #require(result.terminationStatus == 0)
-        return (dir.file("key.pem"), dir.file("cert.pem"))
     }
 
     /// The header and the claims of a compact JWT, as the raw JSON texts a provider parses.
