@@ -14,7 +14,7 @@ struct Exec: AsyncParsableCommand {
             on inside the command as "$ACCESS_TOKEN" (single-quoted, so the child's shell expands
             it, not yours).
 
-            The command inherits stdin, stdout and stderr; SIGINT, SIGTERM, SIGHUP and SIGQUIT are
+            The command inherits stdin, stdout and stderr and no other descriptor; SIGINT, SIGTERM, SIGHUP and SIGQUIT are
             passed on to it; devicegate exits with the command's status (128+N if signal N ended
             it). Everything after `--` is the command.
 

@@ -178,6 +178,16 @@ import Testing
         }
     }
 
+    @Test func theCommandInheritsOnlyTheStandardStreams() throws {
+        let (box, environment) = try Self.secretsSandbox()
+        defer { box.remove() }
+        // `ls` opens one descriptor of its own to read the directory.
+        let result = try ProcessResult.run(Sandbox.binary, ["exec", "work", "--", "ls", "/proc/self/fd"], environment: environment)
+        #expect(result.status == 0, "exec: \(result.stderr)")
+        let open = result.stdout.split(separator: "\n").compactMap { Int($0) }.sorted()
+        #expect(open.count <= 4 && open.prefix(3) == [0, 1, 2], "descriptors the command inherited: \(open)")
+    }
+
     @Test(arguments: [
         "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "GLIBC_TUNABLES", "MALLOC_CHECK_", "BASH_ENV", "ENV",
         "PATH", "IFS", "PS4", "SHELLOPTS", "BASHOPTS", "PYTHONSTARTUP", "PYTHONPATH", "NODE_OPTIONS", "PERL5OPT", "RUBYOPT",

@@ -13,7 +13,7 @@ import Foundation
 /// `/proc/PID/cmdline` would show it to every user of the machine.
 ///
 /// The child inherits devicegate's standard input, output and error (no pipes, so terminals,
-/// prompts and binary output work unchanged). SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to
+/// prompts and binary output work unchanged), and no other descriptor. SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to
 /// devicegate are passed on, so `docker stop` or a supervisor reaches the real program; signals
 /// the terminal already sent to the whole foreground process group (Ctrl-C) are not sent a
 /// second time. The result is the child's exit status, or 128+N when signal N ended it, as a
@@ -124,13 +124,27 @@ public struct ChildProcess: Sendable {
         sigemptyset(&defaults)
         for signo in Self.forwardedSignals + [SIGPIPE] { sigaddset(&defaults, signo) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // Only the standard streams reach the child, as sudo does it: a descriptor devicegate
+        // opened, or was handed, without close-on-exec (a socket to the identity provider, a lock
+        // file) is none of the command's business.
+        #if canImport(Darwin)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_CLOEXEC_DEFAULT))
+            var actions: posix_spawn_file_actions_t?
+        #else
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+            var actions = posix_spawn_file_actions_t()
+        #endif
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        #if !canImport(Darwin)
+            _ = closeFrom?(&actions, 3)
+        #endif
 
         // Handlers go in before the child exists so no signal is lost in between; one that
         // arrives before the pid is known is delivered right after.
         Self.startForwarding()
         var pid: pid_t = 0
-        let result = posix_spawnp(&pid, command[0], nil, &attributes, argv, envp)
+        let result = posix_spawnp(&pid, command[0], &actions, &attributes, argv, envp)
         guard result == 0 else {
             Self.stopForwarding()
             throw SpawnError(command: command[0], errno: result)
@@ -207,6 +221,15 @@ extension ChildProcess {
 nonisolated(unsafe) private var forwardingTarget: pid_t = 0
 nonisolated(unsafe) private var pendingSignal: Int32 = 0
 nonisolated(unsafe) private var previousActions: [Int32: sigaction] = [:]
+
+#if !canImport(Darwin)
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which the Glibc module
+    /// does not import: looked up once, by name.
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private let closeFrom: CloseFrom? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map {
+        unsafeBitCast($0, to: CloseFrom.self)
+    }
+#endif
 
 /// Async-signal-safe: reads two globals and calls kill(2).
 private func forwardSignal(_ signo: Int32, _ info: UnsafeMutablePointer<siginfo_t>?, _ context: UnsafeMutableRawPointer?) {
