@@ -63,9 +63,8 @@ struct Serve: AsyncParsableCommand {
                     let notifiers = try Notifiers.make(profile.notifiers, showQR: false, workspace: workspace)
                     _ = try await SignInService(
                         profile: profile, store: store, transport: workspace.transport, time: workspace.time,
-                        notifiers: NotifierFanout(
-                            notifiers, auditingTo: AuditLog(path: workspace.auditLogPath, storeKey: store.key), profile: profile.name),
-                        audit: AuditLog(path: workspace.auditLogPath, storeKey: store.key)
+                        notifiers: NotifierFanout(notifiers, auditingTo: workspace.auditLog(store: store), profile: profile.name),
+                        audit: workspace.auditLog(store: store), actor: AuditActor.gateway
                     ).run()
                 },
                 alert: { profile, message in
@@ -78,7 +77,7 @@ struct Serve: AsyncParsableCommand {
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             let server = GatewayServer(
                 config: config, profiles: Array(workspace.config.profiles.values), store: store, hooks: hooks,
-                auditPath: workspace.auditLogPath, registry: registry)
+                auditPath: workspace.auditLogPath, registry: registry, witnessInterval: workspace.config.audit.witnessInterval)
             let announcement =
                 "devicegate: gateway on \(config.socket ?? config.listen) for "
                 + workspace.config.profiles.values.filter { $0.gateway != nil }.map(\.name).sorted().joined(separator: ", ")
@@ -107,8 +106,8 @@ struct Unlock: AsyncParsableCommand {
             let profile = try workspace.profile(profile)
             let store = try workspace.store()
             if try ProfileLock.remove(profile.name, in: store.directory) {
-                try? await AuditLog(path: workspace.auditLogPath, storeKey: store.key).record(
-                    "unlocked", ["profile": .string(profile.name)])
+                await workspace.auditLog(store: store).recordOrWarn(
+                    "unlocked", AuditActor.localUser(command: "unlock").merging(["profile": .string(profile.name)]) { _, new in new })
                 StandardError.write("✓ \(profile.name) is unlocked. Sign in again with `devicegate login \(profile.name)`.")
             } else {
                 StandardError.write("\(profile.name) was not locked.")

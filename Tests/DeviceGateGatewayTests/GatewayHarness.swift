@@ -142,6 +142,12 @@ final class GatewayHarness: Sendable {
     /// Bytes exactly as written, for request targets no HTTP client will send.
     func raw(_ text: String) async throws -> String { try await RawHTTP.exchange(port: port, text) }
 
+    /// Stops the gateway as a signal would, keeping its files, to see what shutdown wrote and sent.
+    func stopServing() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+
     func stop() async {
         task.cancel()
         _ = try? await task.value
