@@ -73,6 +73,21 @@ import Testing
         #expect(try log.verify().problem?.line == 4)
     }
 
+    @Test func everyCallerOfABatchLearnsThatTheWriterFailed() async throws {
+        let log = try await Fixture.start(records: 2)
+        defer { log.dir.remove() }
+        try log.append(#"{"event":"forged"}"# + "\n")
+        let failed = await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<50 {
+                group.addTask { (try? await log.writer.record("request", ["n": .int(i)])) == nil }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(failed == 50)
+        #expect(try log.lines().count == 3, "nothing was written after the forged line")
+        #expect(try await log.alerts.wait().count == 1)
+    }
+
     @Test func anEditedLastRecordStopsTheWriter() async throws {
         let log = try await Fixture.start(records: 3)
         defer { log.dir.remove() }

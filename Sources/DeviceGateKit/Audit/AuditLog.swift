@@ -31,6 +31,9 @@ public actor AuditLog {
     /// Where this writer knows the file ends; nil until the first record anchors it.
     private var position: Position?
     private var failure: Failure?
+    /// The batch being collected, and whether a caller is leading one.
+    private var pending: [Pending] = []
+    private var batchOpen = false
     private let formatter: ISO8601DateFormatter = {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -61,33 +64,82 @@ public actor AuditLog {
         self.onFailure = onFailure
     }
 
-    /// Appends one record. Throws if it could not be written, or if the log was changed by
-    /// anything but devicegate: callers that act on behalf of an agent must then refuse to act.
-    /// - Parameter durable: `fdatasync` the line and the head before returning, for records of
+    /// Appends one record, returning once the batch it joined is written. Throws if it could
+    /// not be written, or if the log was changed by anything but devicegate: callers that act on
+    /// behalf of an agent must then refuse to act.
+    ///
+    /// Group commit: records that arrive while a batch is being written wait for the next one,
+    /// and each batch is one `write` and one sealed head, so concurrent callers share the
+    /// syscalls and the lock; the chain is the same as with one record per write.
+    /// - Parameter durable: `fdatasync` the batch and the head before returning, for records of
     ///   things that act (sign-ins, refreshes, logouts, breaker events); per-request records are
     ///   written (surviving the process) but not synced one by one.
-    public func record(_ event: String, _ fields: [String: AuditValue], durable: Bool = false) throws {
+    public func record(_ event: String, _ fields: [String: AuditValue], durable: Bool = false) async throws {
+        if let failure { throw failure }
+        var record = fields
+        record["event"] = .string(event)
+        guard !batchOpen else {
+            // A leader is collecting a batch: join it.
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                pending.append(Pending(record: record, durable: durable, continuation: continuation))
+            }
+            return
+        }
+        // Lead a batch: let callers already waiting for the actor join, then write them all.
+        batchOpen = true
+        pending.append(Pending(record: record, durable: durable, continuation: nil))
+        await Task.yield()
+        try flush()
+    }
+
+    private struct Pending {
+        let record: [String: AuditValue]
+        let durable: Bool
+        /// nil for the batch's leader, which learns the outcome from ``flush()`` itself.
+        let continuation: CheckedContinuation<Void, any Error>?
+    }
+
+    /// Writes the open batch and answers the callers who joined it.
+    private func flush() throws {
+        let batch = pending
+        pending = []
+        batchOpen = false
+        do {
+            try append(batch.map(\.record), durable: batch.contains(where: \.durable))
+            for item in batch { item.continuation?.resume() }
+        } catch {
+            for item in batch { item.continuation?.resume(throwing: error) }
+            throw error
+        }
+    }
+
+    private func append(_ records: [[String: AuditValue]], durable: Bool) throws {
         if let failure { throw failure }
         try open()
         guard flock(fd, LOCK_EX) == 0 else { throw Failure(description: "cannot lock the audit log \(path)") }
         defer { flock(fd, LOCK_UN) }
         let known = try check()
-        var record = fields
-        record["time"] = .string(formatter.string(from: Date()))
-        record["event"] = .string(event)
-        record["prev"] = .string(known.head.mac)
-        let data = Data(AuditLine.json(record).utf8)
-        let line = data + Data([0x0A])
-        let written = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard written == line.count else {
+        var head = known.head
+        var bytes = [UInt8]()
+        var lastLine = known.lastLine
+        let time = AuditValue.string(formatter.string(from: Date()))
+        for fields in records {
+            var record = fields
+            record["time"] = time
+            record["prev"] = .string(head.mac)
+            lastLine = Array(AuditLine.json(record).utf8)
+            head = AuditHead(count: head.count + 1, mac: AuditLine.mac(lastLine, key: key))
+            bytes += lastLine
+            bytes.append(0x0A)
+        }
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else {
             let reason = "cannot write the audit log \(path): \(String(cString: strerror(errno)))"
-            // Part of a line on disk would break the chain for every writer: stop here too.
-            if written > 0 { throw fail(reason + " (a partial line was left at its end)") }
+            // Part of a batch on disk would break the chain for every writer: stop here too.
+            if written > 0 { throw fail(reason + " (part of a batch was left at its end)") }
             throw Failure(description: reason)
         }
-        var next = Position(
-            head: AuditHead(count: known.head.count + 1, mac: AuditLine.mac(data, key: key)), size: known.size + Int64(line.count),
-            lastLine: [UInt8](data), needsSealing: known.needsSealing)
+        var next = Position(head: head, size: known.size + Int64(bytes.count), lastLine: lastLine, needsSealing: known.needsSealing)
         if durable, fdatasync(fd) != 0 { throw fail("cannot sync the audit log \(path): \(String(cString: strerror(errno)))") }
         try writeHead(next, durable: durable || next.needsSealing)
         if next.needsSealing {
@@ -99,8 +151,8 @@ public actor AuditLog {
 
     /// For commands that have already acted (the token is stored, the entry deleted): writes the
     /// record durably, and when that fails says so on stderr rather than undoing the act.
-    public func recordOrWarn(_ event: String, _ fields: [String: AuditValue]) {
-        do { try record(event, fields, durable: true) } catch {
+    public func recordOrWarn(_ event: String, _ fields: [String: AuditValue]) async {
+        do { try await record(event, fields, durable: true) } catch {
             StandardError.write("devicegate: warning: could not write the audit log: \(error)")
         }
     }
