@@ -48,7 +48,9 @@ import Testing
         let hostile = "quote\" backslash\\ newline\n tab\t bell\u{07} del\u{7F} é ✓ </script>"
         try await AuditLog(path: path, store: store).record(
             "denied", ["reason": .string(hostile), "n": .int(-3), "ms": .double(1.23456), "ok": .bool(false)])
-        let record = try #require(try AuditLog.read(path: path).first)
+        let records = try AuditLog.read(path: path)
+        #expect(records.first?["log"] as? String == "created", "a new log says so in its first record")
+        let record = try #require(records.last)
         #expect(record["reason"] as? String == hostile)
         #expect(record["n"] as? Int == -3)
         #expect(record["ms"] as? Double == 1.235)
@@ -193,20 +195,20 @@ import Testing
 
     // MARK: migration and recovery
 
-    @Test func anOlderUnsealedLogIsAdoptedOnceThenSealed() async throws {
-        let log = try await Fixture.start(records: 3)
+    @Test func aSealedLogCannotBePassedOffAsAnOlderUnsealedOne() async throws {
+        let log = try await Fixture.start(records: 5)
         defer { log.dir.remove() }
-        // What an older devicegate left: "<count> <mac>" and no marker.
-        try "3 \(log.headMAC())\n".write(toFile: log.path + ".head", atomically: false, encoding: .utf8)
+        // Cut two records, delete the marker, and write the head in the old format.
+        let lines = try log.lines()
+        try log.truncate(keeping: 4)
+        try "4 \(try #require(Fixture.prev(of: lines[4])))\n".write(toFile: log.path + ".head", atomically: false, encoding: .utf8)
         for marker in try FileManager.default.contentsOfDirectory(atPath: log.dir.path) where marker.hasSuffix(".marker") {
             try FileManager.default.removeItem(atPath: log.dir.file(marker))
         }
-        let older = try log.verify()
-        #expect(older.isIntact)
-        #expect(!older.notes.isEmpty)
-        try await AuditLog(path: log.path, store: log.store).record("request", ["n": .int(3)])
-        let sealed = try log.verify()
-        #expect(sealed.isIntact && sealed.notes.isEmpty && sealed.lines == 4)
+        let result = try log.verify()
+        #expect(result.problem?.reason.contains("line 1 shows the log was sealed") == true, "\(String(describing: result.problem))")
+        let fresh = AuditLog(path: log.path, store: log.store)
+        await #expect(throws: AuditLog.Failure.self) { try await fresh.record("refresh", [:]) }
     }
 
     @Test func rotateKeepsTheDamagedLogAndStartsANewChain() async throws {
@@ -217,8 +219,7 @@ import Testing
         let archived = try #require(rotation.archivedPath)
         #expect(rotation.previous.problem?.line == 3)
         #expect(try String(contentsOfFile: archived, encoding: .utf8).contains(#""n":7"#), "kept, not deleted")
-        let first = try #require(try AuditLog.read(path: log.path).first)
-        #expect(first["event"] as? String == "log_rotated")
+        let first = try #require(try AuditLog.read(path: log.path).first { $0["event"] as? String == "log_rotated" })
         #expect(first["previous_intact"] as? Bool == false)
         #expect(try log.verify().isIntact)
     }

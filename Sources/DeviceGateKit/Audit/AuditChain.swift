@@ -8,6 +8,8 @@ enum AuditChain {
         var lines = 0
         var head = AuditHead(count: 0, mac: AuditLine.genesis)
         var lastLine: ArraySlice<UInt8>?
+        /// The first line recording that the log was created or adopted by a version that seals heads.
+        var sealedAt: Int?
         /// 1-based line and what is wrong with it; the walk stops at the first.
         var problem: (line: Int, reason: String)?
     }
@@ -32,7 +34,7 @@ enum AuditChain {
                 walk.problem = (number, "a blank line: the log never holds one, so it was inserted or a record was blanked")
                 return walk
             }
-            guard let prev = AuditLine.prev(of: line) else {
+            guard let (prev, log) = AuditLine.fields(of: line) else {
                 walk.problem = (number, "not a JSON record with a `prev` field")
                 return walk
             }
@@ -45,6 +47,7 @@ enum AuditChain {
                 )
                 return walk
             }
+            if walk.sealedAt == nil, let log, AuditLine.sealingMarks.contains(log) { walk.sealedAt = number }
             walk.head = AuditHead(count: number, mac: AuditLine.mac(line, key: key))
             walk.lastLine = line
             if let witness, witness.count == number, witness.mac != walk.head.mac {

@@ -36,10 +36,20 @@ enum AuditLine {
     }
 
     /// The `prev` field of a line, or nil when the line is not a JSON object with a string `prev`.
-    static func prev<D: DataProtocol>(of bytes: D) -> String? {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else { return nil }
-        return object["prev"] as? String
+    static func prev<D: DataProtocol>(of bytes: D) -> String? { fields(of: bytes)?.prev }
+
+    /// `prev` and `log` of a line, or nil when the line is not a JSON object with a string `prev`.
+    static func fields<D: DataProtocol>(of bytes: D) -> (prev: String, log: String?)? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
+            let prev = object["prev"] as? String
+        else { return nil }
+        return (prev, object["log"] as? String)
     }
+
+    /// The `log` field of the first record of every log this version creates (`created`) or
+    /// adopts from an older version (`sealed`): a log holding one was sealed, so an unsealed
+    /// (older) head on it is a downgrade, never an older log.
+    static let sealingMarks: Set<String> = ["created", "sealed"]
 
     /// One compact JSON object with keys in byte order. Written by hand because this runs twice
     /// per gateway request, and Foundation's sorted-keys serialisation compares keys through ICU.

@@ -47,6 +47,8 @@ public actor AuditLog {
         var lastLine: [UInt8]
         /// The store has no marker yet, or the head is unsealed (an older log): write both after the next record.
         var needsSealing: Bool
+        /// Marks the first record of a log this writer creates (`created`) or adopts (`sealed`).
+        var opening: String? = nil
     }
 
     public struct Failure: Error, Sendable, CustomStringConvertible {
@@ -123,8 +125,9 @@ public actor AuditLog {
         var bytes = [UInt8]()
         var lastLine = known.lastLine
         let time = AuditValue.string(formatter.string(from: Date()))
-        for fields in records {
+        for (index, fields) in records.enumerated() {
             var record = fields
+            if index == 0, let opening = known.opening { record["log"] = .string(opening) }
             record["time"] = time
             record["prev"] = .string(head.mac)
             lastLine = Array(AuditLine.json(record).utf8)
@@ -233,7 +236,8 @@ public actor AuditLog {
             if case .sealed(let sealed) = head, sealed.head.count > 0 {
                 throw fail("it is empty, but its head records \(sealed.head.count) records")
             }
-            return Position(head: AuditHead(count: 0, mac: AuditLine.genesis), size: 0, lastLine: [], needsSealing: true)
+            return Position(
+                head: AuditHead(count: 0, mac: AuditLine.genesis), size: 0, lastLine: [], needsSealing: true, opening: "created")
         }
         switch head {
         case nil:
@@ -261,7 +265,10 @@ public actor AuditLog {
             guard walk.head == legacy, Int64(data.count) == size, let last = walk.lastLine else {
                 throw fail("its end does not match its head")
             }
-            return Position(head: legacy, size: size, lastLine: Array(last), needsSealing: true)
+            if let sealedAt = walk.sealedAt {
+                throw fail("its head is in the old unsealed format, but line \(sealedAt) shows it was sealed: the head was replaced")
+            }
+            return Position(head: legacy, size: size, lastLine: Array(last), needsSealing: true, opening: "sealed")
         }
     }
 

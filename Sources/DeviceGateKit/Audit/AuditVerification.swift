@@ -46,6 +46,12 @@ extension AuditLog {
                 return problem(
                     lines, lines, "\(path).head is in the old unsealed format, but the store recorded a sealed log: it was replaced")
             }
+            if let sealedAt = walk.sealedAt {
+                return problem(
+                    lines, lines,
+                    "\(path).head is in the old unsealed format, but line \(sealedAt) shows the log was sealed: the head was replaced (records at the end may have been cut)"
+                )
+            }
             if let found = compare(legacy, walk.head, lines: lines) { return problem(lines, found.line, found.reason) }
             notes.append(
                 "the head is in the older, unsealed format (cutting records off the end is not detectable); the next record seals it")
