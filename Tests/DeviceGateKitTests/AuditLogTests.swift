@@ -60,6 +60,17 @@ import Testing
         #expect(try AuditLog.verify(path: path, store: store).isIntact)
     }
 
+    @Test func aVeryLongRecordDoesNotLockTheNextWriterOut() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try TokenStore(directory: dir.path, keyFile: nil)
+        let path = dir.file("audit.jsonl")
+        // An agent controls how long a denied path is.
+        try await AuditLog(path: path, store: store).record("denied", ["path": .string("/" + String(repeating: "a", count: 200_000))])
+        try await AuditLog(path: path, store: store).record("refresh", [:])
+        #expect(try AuditLog.verify(path: path, store: store).lines == 2)
+    }
+
     // MARK: tampering while a writer runs (issue 9, item 9)
 
     @Test func aForgedAppendWhileTheWriterRunsStopsItAndIsNamed() async throws {

@@ -324,17 +324,22 @@ public actor AuditLog {
         }
     }
 
-    /// The file's last line without its newline, from at most its last 64 KiB; nil when the
-    /// file does not end with a newline or the line is longer.
+    /// The file's last line without its newline; nil when the file does not end with one. Reads
+    /// 64 KiB from the end, and more while no line starts there: a record as long as an agent
+    /// can make one (a long denied path) must not make the log unreadable to the next writer.
     static func lastLine(fd: Int32, size: Int64) -> [UInt8]? {
-        let length = Int(min(size, 65536))
-        var buffer = [UInt8](repeating: 0, count: length)
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(size) - off_t(length)) }
-        guard n == length, buffer.last == 0x0A else { return nil }
-        let end = length - 1
-        guard let start = buffer[0..<end].lastIndex(of: 0x0A).map({ $0 + 1 }) ?? (Int64(length) == size ? 0 : nil), start < end else {
-            return nil
+        var window: Int64 = 65536
+        while true {
+            let length = Int(min(size, window))
+            var buffer = [UInt8](repeating: 0, count: length)
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(size) - off_t(length)) }
+            guard n == length, buffer.last == 0x0A else { return nil }
+            let end = length - 1
+            if let newline = buffer[0..<end].lastIndex(of: 0x0A) {
+                return newline + 1 < end ? Array(buffer[(newline + 1)..<end]) : nil
+            }
+            if Int64(length) == size { return end > 0 ? Array(buffer[0..<end]) : nil }
+            window *= 4
         }
-        return Array(buffer[start..<end])
     }
 }
