@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
             Admin: /healthz and /metrics (Prometheus) on --admin-listen. [gateway] in config.toml
             sets listen, socket, admin_listen, max_request_bytes, timeouts, audit_log, the
             breaker thresholds and [gateway.agents] keys (see `devicegate agent-key`).
+            [audit] witness_interval (seconds, default 3600) is how often the audit log's head
+            is sent to the profiles' notifiers, and once more on shutdown; keep those messages
+            for `devicegate audit verify --witness COUNT:MAC`.
             """))
 
     @OptionGroup var global: GlobalOptions
