@@ -63,6 +63,28 @@ import Testing
         }
     }
 
+    @Test func theWitnessSendsTheHeadPeriodicallyWhenItMoved() async throws {
+        let gw = try await GatewayHarness.start(witnessInterval: 0.1)
+        defer { Task { await gw.stop() } }
+        func witnesses() -> [String] { gw.alertMessages.filter { $0.contains("Audit witness") } }
+        func waitFor(records: Int) async throws -> String {
+            for _ in 0..<300 {
+                if let message = witnesses().last, message.contains("holds \(records) records") { return message }
+                try await Task.sleep(nanoseconds: 10_000_000)
+            }
+            Issue.record("no witness for \(records) records: \(witnesses())")
+            return ""
+        }
+        _ = try await gw.call("GET", "/work/v1.0/me")  // request + response
+        let first = try await waitFor(records: 2)
+        #expect(first.contains("devicegate audit verify --witness 2:"))
+        let sent = witnesses().count
+        try await Task.sleep(nanoseconds: 400_000_000)
+        #expect(witnesses().count == sent, "an unchanged head is not sent again")
+        _ = try await gw.call("GET", "/work/v1.0/me")
+        _ = try await waitFor(records: 4)
+    }
+
     @Test func theWitnessSendsTheHeadAtShutdown() async throws {
         let gw = try await GatewayHarness.start()
         _ = try await gw.call("GET", "/work/v1.0/me")
