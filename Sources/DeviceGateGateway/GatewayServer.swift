@@ -17,10 +17,12 @@ public struct GatewayServer: Sendable {
     public let auditPath: String
     /// Where `/metrics` reads from; the program owns it (and may bootstrap swift-metrics with it).
     public let registry: PrometheusCollectorRegistry
+    /// Seconds between audit heads sent to the notifiers (`[audit] witness_interval`); nil: only at shutdown.
+    public let witnessInterval: Double?
 
     public init(
         config: GatewayConfig, profiles: [Profile], store: TokenStore, hooks: GatewayHooks, auditPath: String,
-        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), witnessInterval: Double? = AuditSettings().witnessInterval
     ) {
         self.registry = registry
         self.config = config
@@ -28,6 +30,7 @@ public struct GatewayServer: Sendable {
         self.store = store
         self.hooks = hooks
         self.auditPath = auditPath
+        self.witnessInterval = witnessInterval
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -61,7 +64,15 @@ public struct GatewayServer: Sendable {
         // Everything that can refuse has run: only now is the upstream client made, which
         // must be shut down once it exists.
         let registry = self.registry
-        let audit = AuditLog(path: auditPath, storeKey: store.key)
+        let hooks = self.hooks
+        let recipients = AuditWitness.recipients(served)
+        // A log changed behind the writer's back stops the gateway (503 audit_unavailable): say so.
+        let audit = AuditLog(path: auditPath, store: store) { reason in
+            logger.critical("audit log tampered; refusing to forward", metadata: ["reason": "\(reason)"])
+            for profile in recipients { await hooks.alert(profile, "🚨 \(reason)") }
+        }
+        let witness = AuditWitness(
+            audit: audit, profiles: served, interval: witnessInterval, time: hooks.time, alert: hooks.alert, logger: logger)
         let state = GatewayState(
             profiles: served, config: config, store: store, audit: audit, hooks: hooks, transport: hooks.transport, time: hooks.time,
             metrics: GatewayMetrics(registry: registry), logger: logger)
@@ -96,7 +107,8 @@ public struct GatewayServer: Sendable {
             configuration: .init(address: .hostname(adminAddress.host, port: adminAddress.port), serverName: "devicegate-admin"),
             logger: logger
         )
-        return [main, admin]
+        // Shut down in reverse: the listeners stop first, then the witness sends the final head.
+        return [witness, main, admin]
     }
 
     /// Runs until a signal, then shuts down gracefully.

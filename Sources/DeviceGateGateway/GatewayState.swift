@@ -42,9 +42,12 @@ final class GatewayState: Sendable {
             while base.hasSuffix("/") { base.removeLast() }
             let auditLog = audit
             let name = profile.name
+            // Awaited: the refresh is on disk before the new token is used or the process exits.
             let broker = TokenBroker(
                 profile: profile, store: store, transport: transport, time: time,
-                onRefresh: { _ in Task { try? await auditLog.record("refresh", ["profile": .string(name)]) } })
+                onRefresh: { _ in
+                    await auditLog.recordOrWarn("refresh", AuditActor.gateway.merging(["profile": .string(name)]) { _, n in n })
+                })
             gates[profile.name] = Gate(profile: profile, settings: settings, broker: broker, upstreamBase: base)
         }
         self.profiles = gates
@@ -111,7 +114,7 @@ final class GatewayState: Sendable {
         let report = try? await LogoutService(profile: gate.profile, store: store, transport: hooks.transport, time: hooks.time).run(
             revoke: true)
         let revoked = report?.revocations.filter(\.revoked).map(\.token) ?? []
-        try? await audit.record(
+        await audit.recordOrWarn(
             "breaker_tripped",
             ["profile": .string(profile), "reason": .string(reason), "revoked": .string(revoked.joined(separator: ", "))])
         metrics.breakerTripped(profile: profile)

@@ -31,6 +31,7 @@ public actor TelegramBot: Service {
     private let allowedUsers: Set<Int64>
     private let config: DeviceGateConfig
     private let store: TokenStore
+    private let audit: AuditLog?
     private let transport: any HTTPTransport
     private let time: any TimeSource
     private let offsetFile: UpdateOffsetFile
@@ -43,17 +44,20 @@ public actor TelegramBot: Service {
     private var offsetWriteFailed = false
 
     /// - Parameters:
+    ///   - audit: where sign-ins and logouts are recorded, with the chat and the person.
     ///   - transport: for the identity providers (the Bot API has its own in `api`).
     ///   - offsetFile: usually `DATA_DIR/telegram-bot.json`.
     public init(
         api: BotAPI, chatIDs: [Int64], allowedUserIDs: [Int64] = [], config: DeviceGateConfig, store: TokenStore,
-        transport: any HTTPTransport, time: any TimeSource, offsetFile: UpdateOffsetFile, options: Options = Options()
+        audit: AuditLog? = nil, transport: any HTTPTransport, time: any TimeSource, offsetFile: UpdateOffsetFile,
+        options: Options = Options()
     ) {
         self.api = api
         self.chats = Set(chatIDs)
         self.allowedUsers = Set(allowedUserIDs)
         self.config = config
         self.store = store
+        self.audit = audit
         self.transport = transport
         self.time = time
         self.offsetFile = offsetFile
@@ -175,22 +179,22 @@ public actor TelegramBot: Service {
         if message.from?.isBot == true { return }
         guard let text = message.text, let command = BotCommand.parse(text, botUsername: username) else { return }
         options.log("devicegate bot: chat \(chat): /\(command.name)")
-        await execute(command, chat: chat)
+        await execute(command, chat: chat, from: message.from?.id)
     }
 
-    private func execute(_ command: BotCommand, chat: Int64) async {
+    private func execute(_ command: BotCommand, chat: Int64, from user: Int64?) async {
         let argument = command.arguments.first
         switch command.name {
         case "start", "help":
             await reply(chat, Self.helpText)
         case "auth", "login":
-            await startSignIn(argument, chat: chat)
+            await startSignIn(argument, chat: chat, from: user)
         case "status":
             await reply(chat, status(argument))
         case "profiles":
             await reply(chat, profiles())
         case "logout":
-            await reply(chat, await logout(argument))
+            await reply(chat, await logout(argument, chat: chat, from: user))
         case "token", "tokens", "access_token", "refresh_token":
             await reply(
                 chat,
@@ -229,7 +233,7 @@ public actor TelegramBot: Service {
 
     // MARK: /auth
 
-    private func startSignIn(_ name: String?, chat: Int64) async {
+    private func startSignIn(_ name: String?, chat: Int64, from user: Int64?) async {
         let profile: Profile
         do { profile = try self.profile(name) } catch {
             await reply(chat, "Auth failed: \(Self.explain(error))")
@@ -252,7 +256,8 @@ public actor TelegramBot: Service {
         let log = options.log
         let service = SignInService(
             profile: profile, store: store, transport: transport, time: time,
-            notifiers: NotifierFanout([notifier, BotLogNotifier(log: log)], reportFailure: log))
+            notifiers: NotifierFanout([notifier, BotLogNotifier(log: log)], reportFailure: log), audit: audit,
+            actor: AuditActor.telegram(chat: chat, user: user))
         let api = self.api
         let task = Task {
             do {
@@ -342,13 +347,16 @@ public actor TelegramBot: Service {
         return "Profiles:\n" + lines.joined(separator: "\n")
     }
 
-    private func logout(_ name: String?) async -> String {
+    private func logout(_ name: String?, chat: Int64, from user: Int64?) async -> String {
         let profile: Profile
         do { profile = try self.profile(name) } catch { return Self.explain(error) }
         let bold = TelegramHTML.bold(profile.name)
         if await signInRunning(profile.name) { return "A sign-in for \(bold) is in progress; wait until it ends." }
         do {
-            let report = try await LogoutService(profile: profile, store: store, transport: transport, time: time).run()
+            let report = try await LogoutService(
+                profile: profile, store: store, transport: transport, time: time, audit: audit,
+                actor: AuditActor.telegram(chat: chat, user: user)
+            ).run()
             guard report.hadTokens else { return "Nothing was stored for \(bold): already signed out." }
             var lines = ["Signed out of \(bold): the stored tokens are deleted."]
             for outcome in report.revocations {

@@ -62,9 +62,8 @@ struct Login: AsyncParsableCommand {
             if json { notifiers.append(JSONLinesNotifier()) }
             let service = SignInService(
                 profile: profile, store: store, transport: workspace.transport, time: workspace.time,
-                notifiers: NotifierFanout(
-                    notifiers, auditingTo: AuditLog(path: workspace.auditLogPath, storeKey: store.key), profile: profile.name),
-                audit: AuditLog(path: workspace.auditLogPath, storeKey: store.key))
+                notifiers: NotifierFanout(notifiers, auditingTo: workspace.auditLog(store: store), profile: profile.name),
+                audit: workspace.auditLog(store: store), actor: AuditActor.localUser(command: "login"))
             let task = Task { try await service.run(force: force) }
             let signals = cancelOnSignals(task)
             defer { signals.forEach { $0.cancel() } }

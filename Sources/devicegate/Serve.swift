@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
             Admin: /healthz and /metrics (Prometheus) on --admin-listen. [gateway] in config.toml
             sets listen, socket, admin_listen, max_request_bytes, timeouts, audit_log, the
             breaker thresholds and [gateway.agents] keys (see `devicegate agent-key`).
+            [audit] witness_interval (seconds, default 3600) is how often the audit log's head
+            is sent to the profiles' notifiers, and once more on shutdown; keep those messages
+            for `devicegate audit verify --witness COUNT:MAC`.
             """))
 
     @OptionGroup var global: GlobalOptions
@@ -63,9 +66,8 @@ struct Serve: AsyncParsableCommand {
                     let notifiers = try Notifiers.make(profile.notifiers, showQR: false, workspace: workspace)
                     _ = try await SignInService(
                         profile: profile, store: store, transport: workspace.transport, time: workspace.time,
-                        notifiers: NotifierFanout(
-                            notifiers, auditingTo: AuditLog(path: workspace.auditLogPath, storeKey: store.key), profile: profile.name),
-                        audit: AuditLog(path: workspace.auditLogPath, storeKey: store.key)
+                        notifiers: NotifierFanout(notifiers, auditingTo: workspace.auditLog(store: store), profile: profile.name),
+                        audit: workspace.auditLog(store: store), actor: AuditActor.gateway
                     ).run()
                 },
                 alert: { profile, message in
@@ -78,7 +80,7 @@ struct Serve: AsyncParsableCommand {
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             let server = GatewayServer(
                 config: config, profiles: Array(workspace.config.profiles.values), store: store, hooks: hooks,
-                auditPath: workspace.auditLogPath, registry: registry)
+                auditPath: workspace.auditLogPath, registry: registry, witnessInterval: workspace.config.audit.witnessInterval)
             let announcement =
                 "devicegate: gateway on \(config.socket ?? config.listen) for "
                 + workspace.config.profiles.values.filter { $0.gateway != nil }.map(\.name).sorted().joined(separator: ", ")
@@ -107,8 +109,8 @@ struct Unlock: AsyncParsableCommand {
             let profile = try workspace.profile(profile)
             let store = try workspace.store()
             if try ProfileLock.remove(profile.name, in: store.directory) {
-                try? await AuditLog(path: workspace.auditLogPath, storeKey: store.key).record(
-                    "unlocked", ["profile": .string(profile.name)])
+                await workspace.auditLog(store: store).recordOrWarn(
+                    "unlocked", AuditActor.localUser(command: "unlock").merging(["profile": .string(profile.name)]) { _, new in new })
                 StandardError.write("✓ \(profile.name) is unlocked. Sign in again with `devicegate login \(profile.name)`.")
             } else {
                 StandardError.write("\(profile.name) was not locked.")

@@ -33,6 +33,7 @@ final class GatewayHarness: Sendable {
         config tweak: @Sendable (inout GatewayConfig) -> Void = { _ in },
         settings tweakSettings: @Sendable (inout GatewaySettings) -> Void = { _ in },
         signedIn: Bool = true, remaining: Double = 3000, upstreamBasePath: String = "", time: (any TimeSource)? = nil,
+        witnessInterval: Double? = nil,
         answer: @escaping @Sendable (RecordedRequest) async -> ScriptedResponse? = { _ in nil }
     ) async throws -> GatewayHarness {
         let idp = try await FakeIdentityProvider.start()
@@ -79,7 +80,8 @@ final class GatewayHarness: Sendable {
         let auditPath = dir.file("audit.jsonl")
         let registry = PrometheusCollectorRegistry()
         let server = GatewayServer(
-            config: config, profiles: [profile], store: store, hooks: hooks, auditPath: auditPath, registry: registry)
+            config: config, profiles: [profile], store: store, hooks: hooks, auditPath: auditPath, registry: registry,
+            witnessInterval: witnessInterval)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -141,6 +143,12 @@ final class GatewayHarness: Sendable {
 
     /// Bytes exactly as written, for request targets no HTTP client will send.
     func raw(_ text: String) async throws -> String { try await RawHTTP.exchange(port: port, text) }
+
+    /// Stops the gateway as a signal would, keeping its files, to see what shutdown wrote and sent.
+    func stopServing() async {
+        task.cancel()
+        _ = try? await task.value
+    }
 
     func stop() async {
         task.cancel()

@@ -224,14 +224,14 @@ import Testing
         defer { Task { await gw.stop() } }
         for _ in 0..<3 { _ = try await gw.call("GET", "/work/v1.0/me") }
         _ = try await gw.call("GET", "/work/secret")
-        #expect(try AuditLog.verify(path: gw.auditPath, storeKey: gw.store.key).isIntact)
+        #expect(try AuditLog.verify(path: gw.auditPath, store: gw.store).isIntact)
         let original = try String(contentsOfFile: gw.auditPath, encoding: .utf8)
         var lines = original.split(separator: "\n").map(String.init)
         #expect(!original.contains(FakeIdentityProvider.accessToken(1)))
 
         func verify(_ text: String) throws -> (Int, String)? {
             try text.write(toFile: gw.auditPath, atomically: true, encoding: .utf8)
-            return try AuditLog.verify(path: gw.auditPath, storeKey: gw.store.key).problem
+            return try AuditLog.verify(path: gw.auditPath, store: gw.store).problem
         }
         let edited = lines[1].replacingOccurrences(of: "\"status\":200", with: "\"status\":500")
         #expect(edited != lines[1])

@@ -39,12 +39,15 @@ struct Chat {
         var config = DeviceGateConfig()
         for profile in profiles { config.profiles[profile.name] = profile }
         let log = self.log
+        let store = try TokenStore(directory: dir.file("data"), keyFile: nil)
         return TelegramBot(
             api: BotAPI(token: Secret(token), base: fake.apiBase, transport: AsyncHTTPTransport.shared, time: time), chatIDs: chats,
-            allowedUserIDs: allowedUsers, config: config, store: try TokenStore(directory: dir.file("data"), keyFile: nil),
+            allowedUserIDs: allowedUsers, config: config, store: store, audit: AuditLog(path: auditPath, store: store),
             transport: AsyncHTTPTransport.shared, time: time, offsetFile: UpdateOffsetFile(path: dir.file("data/telegram-bot.json")),
             options: TelegramBot.Options(pollTimeout: 1, log: { log.append($0) }))
     }
+
+    var auditPath: String { dir.file("data/audit.jsonl") }
 
     /// Messages sent to `chat`, as the person sees them.
     func texts(in chat: Int64 = Chat.id) -> [String] { fake.messages.filter { $0.chatID == chat }.map(\.text) }

@@ -228,6 +228,16 @@ import Testing
         #expect(chat.texts().last == "work (oidc): ❌ not signed in — send /auth work")
         #expect(idp.server.requests(to: "/revoke").count >= 1)
         #expect(leakedSecrets(in: chat.everythingShown).isEmpty)
+        // Both acts are recorded with the chat and the person, before the bot answered.
+        let records = try AuditLog.read(path: chat.auditPath)
+        for event in ["signed_in", "logout"] {
+            let record = try #require(records.first { $0["event"] as? String == event }, "\(event) is recorded")
+            #expect(record["by"] as? String == "telegram")
+            #expect(record["chat"] as? Int == Int(Chat.id))
+            #expect(record["telegram_user"] as? Int == Int(Chat.id))
+            #expect(record["profile"] as? String == "work")
+        }
+        #expect(try AuditLog.verify(path: chat.auditPath, store: TokenStore(directory: chat.dir.file("data"), keyFile: nil)).isIntact)
     }
 
     @Test func anUnknownProfileIsExplained() async throws {

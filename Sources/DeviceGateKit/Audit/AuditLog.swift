@@ -5,75 +5,168 @@ import Foundation
     import Glibc
 #endif
 
-/// A value an audit record may hold. There is no case for a ``Secret``: nothing that holds a
-/// token can be written here.
-public enum AuditValue: Sendable, Equatable {
-    case string(String)
-    case int(Int)
-    case double(Double)
-    case bool(Bool)
-}
-
-/// An append-only JSON-lines record of sign-ins, refreshes, proxied calls, denials and breaker
-/// events, each line chained to the one before it.
+/// An append-only JSON-lines record of sign-ins, refreshes, logouts, proxied calls, denials and
+/// breaker events, each line chained to the one before it.
 ///
 /// Every line carries `prev`, the HMAC-SHA-256 of the previous line under a key derived from the
-/// store key, and a sidecar `.head` file holds the last line's HMAC and the line count. Editing,
-/// inserting or deleting any line, including the last, breaks the chain, and without the store
-/// key the chain cannot be recomputed. Appends from several processes are serialised with
-/// `flock(2)`.
+/// store key; the `.head` file beside the log holds the count, the last line's HMAC and the file
+/// size, sealed with the same key (``SealedHead``); and a sealed marker in the store directory
+/// says the log exists. Without the key no line can be edited, inserted, appended or cut off, and
+/// the log cannot be deleted, without `audit verify` naming it.
+///
+/// A writer never continues from a file it did not write. It anchors once on the sealed head,
+/// then keeps its own position (count, last HMAC, size, inode) and, before every append, checks
+/// that the file still ends exactly there, or that whatever follows was appended by another
+/// devicegate process (chained from its last line and covered by a newly sealed head). Anything
+/// else puts it in a failed state: every later ``record(_:_:durable:)`` throws, and `onFailure`
+/// is told once, so the gateway refuses to forward and alerts the person. Appends from several
+/// processes are serialised with `flock(2)`.
 public actor AuditLog {
     public nonisolated let path: String
     private let key: SymmetricKey
+    private let marker: AuditMarker
+    private let onFailure: @Sendable (String) async -> Void
     private var fd: Int32 = -1
     private var headFD: Int32 = -1
-    private var head = AuditLog.genesis
-    private var count = 0
-    private var knownSize: Int64 = -1
+    /// Where this writer knows the file ends; nil until the first record anchors it.
+    private var position: Position?
+    private var failure: Failure?
+    /// The batch being collected, and whether a caller is leading one.
+    private var pending: [Pending] = []
+    private var batchOpen = false
     private let formatter: ISO8601DateFormatter = {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter
     }()
 
-    static let genesis = String(repeating: "0", count: 64)
-
-    public init(path: String, storeKey: StoreKey) {
-        self.path = path
-        self.key = Self.auditKey(storeKey)
-    }
-
-    static func auditKey(_ storeKey: StoreKey) -> SymmetricKey {
-        HKDF<SHA256>.deriveKey(inputKeyMaterial: storeKey.key, info: Data("devicegate audit log v1".utf8), outputByteCount: 32)
+    struct Position {
+        var head: AuditHead
+        var size: Int64
+        /// The last line without its newline, compared with the file before each append.
+        var lastLine: [UInt8]
+        /// The store has no marker yet, or the head is unsealed (an older log): write both after the next record.
+        var needsSealing: Bool
+        /// Marks the first record of a log this writer creates (`created`) or adopts (`sealed`).
+        var opening: String? = nil
     }
 
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public let description: String
     }
 
-    /// Appends one record. Throws if it could not be written: callers that act on behalf of an
-    /// agent must then refuse to act.
-    public func record(_ event: String, _ fields: [String: AuditValue]) throws {
+    /// - Parameters:
+    ///   - store: its key seals the chain and the head; its directory holds the marker.
+    ///   - onFailure: told once, with the reason, when the writer finds the log changed behind
+    ///     its back and stops; the gateway alerts the person with it.
+    public init(path: String, store: TokenStore, onFailure: @escaping @Sendable (String) async -> Void = { _ in }) {
+        self.path = path
+        self.key = AuditLine.key(store.key)
+        self.marker = AuditMarker(logPath: path, storeDirectory: store.directory)
+        self.onFailure = onFailure
+    }
+
+    /// Appends one record, returning once the batch it joined is written. Throws if it could
+    /// not be written, or if the log was changed by anything but devicegate: callers that act on
+    /// behalf of an agent must then refuse to act.
+    ///
+    /// Group commit: records that arrive while a batch is being written wait for the next one,
+    /// and each batch is one `write` and one sealed head, so concurrent callers share the
+    /// syscalls and the lock; the chain is the same as with one record per write.
+    /// - Parameter durable: `fdatasync` the batch and the head before returning, for records of
+    ///   things that act (sign-ins, refreshes, logouts, breaker events); per-request records are
+    ///   written (surviving the process) but not synced one by one.
+    public func record(_ event: String, _ fields: [String: AuditValue], durable: Bool = false) async throws {
+        if let failure { throw failure }
+        var record = fields
+        record["event"] = .string(event)
+        guard !batchOpen else {
+            // A leader is collecting a batch: join it.
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                pending.append(Pending(record: record, durable: durable, continuation: continuation))
+            }
+            return
+        }
+        // Lead a batch: let callers already waiting for the actor join, then write them all.
+        batchOpen = true
+        pending.append(Pending(record: record, durable: durable, continuation: nil))
+        await Task.yield()
+        try flush()
+    }
+
+    private struct Pending {
+        let record: [String: AuditValue]
+        let durable: Bool
+        /// nil for the batch's leader, which learns the outcome from ``flush()`` itself.
+        let continuation: CheckedContinuation<Void, any Error>?
+    }
+
+    /// Writes the open batch and answers the callers who joined it.
+    private func flush() throws {
+        let batch = pending
+        pending = []
+        batchOpen = false
+        do {
+            try append(batch.map(\.record), durable: batch.contains(where: \.durable))
+            for item in batch { item.continuation?.resume() }
+        } catch {
+            for item in batch { item.continuation?.resume(throwing: error) }
+            throw error
+        }
+    }
+
+    private func append(_ records: [[String: AuditValue]], durable: Bool) throws {
+        if let failure { throw failure }
         try open()
         guard flock(fd, LOCK_EX) == 0 else { throw Failure(description: "cannot lock the audit log \(path)") }
         defer { flock(fd, LOCK_UN) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw Failure(description: "cannot inspect the audit log \(path)") }
-        if Int64(st.st_size) != knownSize { try resync(size: Int64(st.st_size)) }
-        var record = fields
-        record["time"] = .string(formatter.string(from: Date()))
-        record["event"] = .string(event)
-        record["prev"] = .string(head)
-        let data = Data(Self.jsonLine(record).utf8)
-        let line = data + Data([0x0A])
-        let written = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard written == line.count else {
-            throw Failure(description: "cannot write the audit log \(path): \(String(cString: strerror(errno)))")
+        let known = try check()
+        var head = known.head
+        var bytes = [UInt8]()
+        var lastLine = known.lastLine
+        let time = AuditValue.string(formatter.string(from: Date()))
+        for (index, fields) in records.enumerated() {
+            var record = fields
+            if index == 0, let opening = known.opening { record["log"] = .string(opening) }
+            record["time"] = time
+            record["prev"] = .string(head.mac)
+            lastLine = Array(AuditLine.json(record).utf8)
+            head = AuditHead(count: head.count + 1, mac: AuditLine.mac(lastLine, key: key))
+            bytes += lastLine
+            bytes.append(0x0A)
         }
-        head = Self.mac(data, key: key)
-        count += 1
-        knownSize = Int64(st.st_size) + Int64(line.count)
-        writeHead()
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else {
+            let reason = "cannot write the audit log \(path): \(String(cString: strerror(errno)))"
+            // Part of a batch on disk would break the chain for every writer: stop here too.
+            if written > 0 { throw fail(reason + " (part of a batch was left at its end)") }
+            throw Failure(description: reason)
+        }
+        var next = Position(head: head, size: known.size + Int64(bytes.count), lastLine: lastLine, needsSealing: known.needsSealing)
+        if durable, fdatasync(fd) != 0 { throw fail("cannot sync the audit log \(path): \(String(cString: strerror(errno)))") }
+        try writeHead(next, durable: durable || next.needsSealing)
+        if next.needsSealing {
+            try marker.write(key: key)
+            next.needsSealing = false
+        }
+        position = next
+    }
+
+    /// For commands that have already acted (the token is stored, the entry deleted): writes the
+    /// record durably, and when that fails says so on stderr rather than undoing the act.
+    public func recordOrWarn(_ event: String, _ fields: [String: AuditValue]) async {
+        do { try await record(event, fields, durable: true) } catch {
+            StandardError.write("devicegate: warning: could not write the audit log: \(error)")
+        }
+    }
+
+    /// The chain's head as this writer last checked it, checked again now: what the witness sends.
+    public func head() throws -> AuditHead {
+        if let failure { throw failure }
+        try open()
+        guard flock(fd, LOCK_EX) == 0 else { throw Failure(description: "cannot lock the audit log \(path)") }
+        defer { flock(fd, LOCK_UN) }
+        return try check().head
     }
 
     private func open() throws {
@@ -81,165 +174,172 @@ public actor AuditLog {
         let directory = (path as NSString).deletingLastPathComponent
         try? FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Failure(description: "cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
-        headFD = Glibc.open(path + ".head", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let log = Glibc.open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard log >= 0 else { throw Failure(description: "cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
+        let head = Glibc.open(path + ".head", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard head >= 0 else {
+            close(log)
+            throw Failure(description: "cannot open \(path).head: \(String(cString: strerror(errno)))")
+        }
+        (fd, headFD) = (log, head)
     }
 
-    /// Another process appended (or this is the first write): find the chain's head on disk.
-    /// The last line is read from the end of the file and checked against `.head`; only when
-    /// they disagree (an old log, or one written by a crashed process) is the whole file read.
-    private func resync(size: Int64) throws {
-        defer { knownSize = size }
-        guard size > 0 else {
-            (count, head) = (0, Self.genesis)
-            return
+    /// Enters the failed state (once) and returns the error to throw.
+    private func fail(_ reason: String) -> Failure {
+        if let failure { return failure }
+        let failure = Failure(
+            description:
+                "the audit log \(path) cannot be trusted: \(reason). Nothing more is recorded, and the gateway forwards nothing, until a person checks it with `devicegate audit verify` and starts a new log with `devicegate audit rotate`"
+        )
+        self.failure = failure
+        let onFailure = self.onFailure
+        Task { await onFailure(failure.description) }
+        return failure
+    }
+
+    /// Where the file ends now, provided it is where this writer left it or was extended by
+    /// another devicegate writer; otherwise fails. Called holding the lock.
+    private func check() throws -> Position {
+        var opened = stat()
+        var named = stat()
+        guard fstat(fd, &opened) == 0 else { throw Failure(description: "cannot inspect the audit log \(path)") }
+        guard lstat(path, &named) == 0, named.st_ino == opened.st_ino, named.st_dev == opened.st_dev else {
+            throw fail("the file was deleted or replaced while this process was writing to it")
         }
-        if let last = Self.lastLine(fd: Glibc.open(path, O_RDONLY | O_CLOEXEC), size: size),
-            let recorded = try? String(contentsOfFile: path + ".head", encoding: .utf8)
-        {
-            let parts = recorded.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            let mac = Self.mac(Data(last.utf8), key: key)
-            if parts.count == 2, let n = Int(parts[0]), parts[1] == mac {
-                (count, head) = (n, mac)
-                return
+        let size = Int64(opened.st_size)
+        guard let known = position else {
+            let anchored = try anchor(size: size)
+            position = anchored
+            return anchored
+        }
+        guard size >= known.size else {
+            throw fail("it shrank from \(known.size) to \(size) bytes: records at its end were cut off")
+        }
+        guard lastLineIntact(known) else {
+            throw fail("record \(known.head.count), the last one this process wrote, was edited")
+        }
+        if size == known.size { return known }
+        let followed = try follow(from: known, to: size)
+        position = followed
+        return followed
+    }
+
+    /// The first record of this writer: trust the file only as far as the sealed head vouches.
+    private func anchor(size: Int64) throws -> Position {
+        let markerState = marker.state(key: key)
+        if markerState == .invalid {
+            throw fail("the store's marker \(marker.path) for it is not sealed with the audit key")
+        }
+        let head = readHead()
+        if size == 0 {
+            if markerState == .valid { throw fail("it is empty or was deleted, but the store recorded that it was created") }
+            if case .sealed(let sealed) = head, sealed.head.count > 0 {
+                throw fail("it is empty, but its head records \(sealed.head.count) records")
             }
+            return Position(
+                head: AuditHead(count: 0, mac: AuditLine.genesis), size: 0, lastLine: [], needsSealing: true, opening: "created")
         }
-        let lines = try Self.lines(path)
-        count = lines.count
-        head = lines.last.map { Self.mac(Data($0.utf8), key: key) } ?? Self.genesis
+        switch head {
+        case nil:
+            throw fail("\(path).head is missing")
+        case .invalid(let why):
+            throw fail("\(path).head: \(why)")
+        case .sealed(let sealed):
+            guard sealed.size == size else {
+                throw fail(
+                    "it is \(size) bytes, but its sealed head records \(sealed.size): "
+                        + (size < sealed.size ? "records at its end were cut off" : "something was appended without the key"))
+            }
+            guard let last = Self.lastLine(fd: fd, size: size), AuditLine.mac(last, key: key) == sealed.head.mac else {
+                throw fail("its last line is not the one the sealed head records: it was edited or replaced")
+            }
+            return Position(head: sealed.head, size: size, lastLine: last, needsSealing: markerState == .absent)
+        case .legacy(let legacy):
+            guard markerState == .absent else {
+                throw fail("its head is in the old unsealed format, but the store recorded a sealed log: the head was replaced")
+            }
+            // A log written before heads were sealed: walk it whole, once, then seal it.
+            let data = FileManager.default.contents(atPath: path) ?? Data()
+            let walk = AuditChain.walk(data, key: key)
+            if let problem = walk.problem { throw fail("line \(problem.line): \(problem.reason)") }
+            guard walk.head == legacy, Int64(data.count) == size, let last = walk.lastLine else {
+                throw fail("its end does not match its head")
+            }
+            if let sealedAt = walk.sealedAt {
+                throw fail("its head is in the old unsealed format, but line \(sealedAt) shows it was sealed: the head was replaced")
+            }
+            return Position(head: legacy, size: size, lastLine: Array(last), needsSealing: true, opening: "sealed")
+        }
     }
 
-    /// The file's last complete line, from at most its last 64 KiB; closes `fd`.
-    static func lastLine(fd: Int32, size: Int64) -> String? {
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        let length = Int(min(size, 65536))
+    /// Another devicegate process appended since this writer's last record: accept exactly the
+    /// lines that continue this writer's chain and that a newly sealed head covers.
+    private func follow(from known: Position, to size: Int64) throws -> Position {
+        guard case .sealed(let sealed) = readHead(), sealed.size == size else {
+            throw fail("something was appended after record \(known.head.count) that no sealed head covers (not written by devicegate)")
+        }
+        let length = Int(size - known.size)
         var buffer = [UInt8](repeating: 0, count: length)
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(size) - off_t(length)) }
-        guard n == length else { return nil }
-        var end = n
-        while end > 0, buffer[end - 1] == 0x0A { end -= 1 }
-        guard let start = buffer[0..<end].lastIndex(of: 0x0A).map({ $0 + 1 }) ?? (length == size ? 0 : nil) else { return nil }
-        return String(decoding: buffer[start..<end], as: UTF8.self)
-    }
-
-    private func writeHead() {
-        guard headFD >= 0 else { return }
-        let text = Array("\(count) \(head)\n".utf8)
-        _ = text.withUnsafeBytes { pwrite(headFD, $0.baseAddress, $0.count, 0) }
-        ftruncate(headFD, off_t(text.count))
-    }
-
-    static func mac(_ line: Data, key: SymmetricKey) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var hex = [UInt8]()
-        hex.reserveCapacity(64)
-        for byte in HMAC<SHA256>.authenticationCode(for: line, using: key) {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: hex, as: UTF8.self)
-    }
-
-    /// One compact JSON object with keys in byte order. Written by hand because this runs twice
-    /// per gateway request, and Foundation's sorted-keys serialisation compares keys through ICU.
-    static func jsonLine(_ record: [String: AuditValue]) -> String {
-        var out = "{"
-        for (index, key) in record.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
-            if index > 0 { out += "," }
-            appendString(key, to: &out)
-            out += ":"
-            switch record[key]! {
-            case .string(let value): appendString(value, to: &out)
-            case .int(let value): out += String(value)
-            case .bool(let value): out += value ? "true" : "false"
-            case .double(let value):
-                let rounded = (value * 1000).rounded() / 1000
-                out += rounded.isFinite ? String(rounded) : "null"
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(known.size)) }
+        guard n == length, buffer.last == 0x0A else { throw fail("what follows record \(known.head.count) does not end a line") }
+        var head = known.head
+        var lastLine = known.lastLine
+        for line in buffer.dropLast().split(separator: 0x0A, omittingEmptySubsequences: false) {
+            guard !line.isEmpty else { throw fail("line \(head.count + 1) is blank") }
+            guard AuditLine.prev(of: line) == head.mac else {
+                throw fail("line \(head.count + 1) does not continue the chain after record \(head.count)")
             }
+            head = AuditHead(count: head.count + 1, mac: AuditLine.mac(line, key: key))
+            lastLine = Array(line)
         }
-        return out + "}"
+        guard head == sealed.head else { throw fail("the sealed head does not match the lines after record \(known.head.count)") }
+        return Position(head: head, size: size, lastLine: lastLine, needsSealing: known.needsSealing)
     }
 
-    static func appendString(_ value: String, to out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
+    /// Whether the bytes before `known.size` still end with the line this writer last knew
+    /// (the newline before it included), byte for byte.
+    private func lastLineIntact(_ known: Position) -> Bool {
+        guard known.size > 0 else { return true }
+        let start = known.size - Int64(known.lastLine.count) - 1
+        guard start >= 0 else { return false }
+        let withBefore = start > 0
+        let expected = (withBefore ? [0x0A] : []) + known.lastLine + [0x0A]
+        var buffer = [UInt8](repeating: 0, count: expected.count)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, expected.count, off_t(withBefore ? start - 1 : start)) }
+        return n == expected.count && buffer == expected
+    }
+
+    private func readHead() -> SealedHead.Parsed? {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = buffer.withUnsafeMutableBytes { pread(headFD, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return nil }
+        return SealedHead.parse(String(decoding: buffer[0..<n], as: UTF8.self), key: key)
+    }
+
+    private func writeHead(_ position: Position, durable: Bool) throws {
+        let text = Array(SealedHead(head: position.head, size: position.size).text(key: key).utf8)
+        let written = text.withUnsafeBytes { pwrite(headFD, $0.baseAddress, $0.count, 0) }
+        guard written == text.count, ftruncate(headFD, off_t(text.count)) == 0, !durable || fdatasync(headFD) == 0 else {
+            throw fail("cannot write \(path).head: \(String(cString: strerror(errno)))")
         }
-        out += "\""
     }
 
-    static func lines(_ path: String) throws -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
-        return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-    }
-
-    // MARK: reading
-
-    public struct Verification: Sendable {
-        public let lines: Int
-        /// 1-based line number and what is wrong, or nil when the chain is intact.
-        public let problem: (line: Int, reason: String)?
-        public var isIntact: Bool { problem == nil }
-    }
-
-    /// Walks the chain and compares its end with the `.head` file.
-    public static func verify(path: String, storeKey: StoreKey) throws -> Verification {
-        let key = auditKey(storeKey)
-        let lines = try lines(path)
-        var previous = genesis
-        for (index, line) in lines.enumerated() {
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
-                return Verification(lines: lines.count, problem: (index + 1, "not a JSON record"))
+    /// The file's last line without its newline; nil when the file does not end with one. Reads
+    /// 64 KiB from the end, and more while no line starts there: a record as long as an agent
+    /// can make one (a long denied path) must not make the log unreadable to the next writer.
+    static func lastLine(fd: Int32, size: Int64) -> [UInt8]? {
+        var window: Int64 = 65536
+        while true {
+            let length = Int(min(size, window))
+            var buffer = [UInt8](repeating: 0, count: length)
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(size) - off_t(length)) }
+            guard n == length, buffer.last == 0x0A else { return nil }
+            let end = length - 1
+            if let newline = buffer[0..<end].lastIndex(of: 0x0A) {
+                return newline + 1 < end ? Array(buffer[(newline + 1)..<end]) : nil
             }
-            guard object["prev"] as? String == previous else {
-                return Verification(
-                    lines: lines.count,
-                    problem: (
-                        index + 1,
-                        index == 0
-                            ? "the first record does not start the chain (records before it were deleted)"
-                            : "the chain breaks here: this line or the one before it was edited, inserted or deleted"
-                    ))
-            }
-            previous = mac(Data(line.utf8), key: key)
-        }
-        if let headText = try? String(contentsOfFile: path + ".head", encoding: .utf8) {
-            let parts = headText.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            if parts.count == 2, parts[0] != String(lines.count) || parts[1] != previous {
-                return Verification(
-                    lines: lines.count,
-                    problem: (
-                        lines.count,
-                        "the log ends differently than recorded in \(path).head (\(parts[0]) lines): lines at the end were edited or deleted"
-                    ))
-            }
-        } else if !lines.isEmpty {
-            return Verification(lines: lines.count, problem: (lines.count, "\(path).head is missing"))
-        }
-        return Verification(lines: lines.count, problem: nil)
-    }
-
-    /// Records, oldest first, optionally only since a time and for one profile.
-    public static func read(path: String, since: Date? = nil, profile: String? = nil) throws -> [[String: Any]] {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return try lines(path).compactMap { line in
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return nil }
-            if let profile, object["profile"] as? String != profile { return nil }
-            if let since, let time = (object["time"] as? String).flatMap(formatter.date(from:)), time < since { return nil }
-            return object
+            if Int64(length) == size { return end > 0 ? Array(buffer[0..<end]) : nil }
+            window *= 4
         }
     }
 }

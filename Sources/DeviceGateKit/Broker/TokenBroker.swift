@@ -12,13 +12,15 @@ public actor TokenBroker {
     let store: TokenStore
     let transport: any HTTPTransport
     let time: any TimeSource
-    let onRefresh: @Sendable (String) -> Void
+    /// Awaited after each refresh or acquisition is stored, before the new token is handed
+    /// out, so the record is written even when the process exits right after.
+    let onRefresh: @Sendable (String) async -> Void
     private var inflight: Task<StoredProfile, any Error>?
     private var cached: StoredProfile?
 
     public init(
         profile: Profile, store: TokenStore, transport: any HTTPTransport, time: any TimeSource,
-        onRefresh: @escaping @Sendable (String) -> Void = { _ in }
+        onRefresh: @escaping @Sendable (String) async -> Void = { _ in }
     ) {
         self.profile = profile
         self.store = store
@@ -133,7 +135,7 @@ public actor TokenBroker {
                 source: profile.grant.rawValue),
             updatedAt: time.now())
         try store.save(entry)
-        onRefresh(profile.name)
+        await onRefresh(profile.name)
         return entry
     }
 
@@ -155,7 +157,7 @@ public actor TokenBroker {
             updated.tokens = try await endpoint.refresh(entry.tokens, scopes: profile.scopes)
             updated.updatedAt = time.now()
             try store.save(updated)
-            onRefresh(profile.name)
+            await onRefresh(profile.name)
             return updated
         } catch RefreshFailure.refused(let error) {
             // Keep the entry (identity, scopes) but drop the dead refresh token, so `status`

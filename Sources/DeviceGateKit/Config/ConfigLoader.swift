@@ -15,7 +15,7 @@ public struct ConfigLoader: Sendable {
         "identity_object_id", "identity_resource_id", "upstream", "allow", "read_only", "auto_login", "rate_limit_per_minute",
         "rate_limit_per_hour",
     ]
-    static let topLevelKeys = ["default_profile", "profiles", "gateway"] + NotifierSettings.tables
+    static let topLevelKeys = ["default_profile", "profiles", "gateway", "audit"] + NotifierSettings.tables
 
     public let environment: [String: String]
 
@@ -87,6 +87,7 @@ public struct ConfigLoader: Sendable {
         try applyEnvironment(to: &raw)
         config.notifierSettings = try NotifierSettings.parse(table, lines: lines, path: path, environment: environment)
         config.gateway = try GatewayConfig.parse(table, lines: lines, path: path)
+        config.audit = try AuditSettings.parse(table, lines: lines, path: path)
         // The environment wins over the file: a container picks its profile without editing config.
         if let name = environment["DEVICEGATE_PROFILE"], !name.isEmpty { config.defaultProfile = name }
         for (name, values) in raw {

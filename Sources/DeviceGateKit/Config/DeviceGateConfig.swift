@@ -9,6 +9,8 @@ public struct DeviceGateConfig: Sendable {
     /// The `[telegram]`, `[webhook]` and `[command]` tables and the `TELEGRAM_*` variables.
     public var notifierSettings = NotifierSettings()
     public var gateway = GatewayConfig()
+    /// The `[audit]` table.
+    public var audit = AuditSettings()
 
     public init(path: String? = nil, defaultProfile: String? = nil, profiles: [String: Profile] = [:]) {
         self.path = path

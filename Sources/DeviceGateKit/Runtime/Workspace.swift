@@ -33,16 +33,18 @@ public struct Workspace: Sendable {
 
     public func profile(_ name: String?) throws -> Profile { try config.profile(named: name) }
 
-    /// Refreshes are recorded in the audit log, whichever command triggers them.
-    public func broker(for profile: Profile, store: TokenStore) -> TokenBroker {
-        let path = auditLogPath
-        let key = store.key
+    /// Refreshes are recorded in the audit log, whichever command triggers them, with the
+    /// command and the local user, before the token is handed out.
+    public func broker(for profile: Profile, store: TokenStore, command: String) -> TokenBroker {
+        let audit = auditLog(store: store)
+        let actor = AuditActor.localUser(command: command)
         return TokenBroker(
             profile: profile, store: store, transport: transport, time: time,
-            onRefresh: { name in
-                Task { try? await AuditLog(path: path, storeKey: key).record("refresh", ["profile": .string(name), "by": .string("cli")]) }
-            })
+            onRefresh: { name in await audit.recordOrWarn("refresh", actor.merging(["profile": .string(name)]) { _, new in new }) })
     }
+
+    /// The audit log every command of this workspace writes to.
+    public func auditLog(store: TokenStore) -> AuditLog { AuditLog(path: auditLogPath, store: store) }
 
     /// `[gateway] audit_log`, or `audit.jsonl` in the data directory.
     public var auditLogPath: String { config.gateway.auditLog ?? paths.dataDirectory + "/audit.jsonl" }

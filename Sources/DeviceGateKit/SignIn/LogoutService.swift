@@ -6,12 +6,20 @@ public struct LogoutService: Sendable {
     public let store: TokenStore
     public let transport: any HTTPTransport
     public let time: any TimeSource
+    /// Where the logout is recorded, with who asked for it (``AuditActor``); nil records nothing.
+    public let audit: AuditLog?
+    public let actor: [String: AuditValue]
 
-    public init(profile: Profile, store: TokenStore, transport: any HTTPTransport, time: any TimeSource) {
+    public init(
+        profile: Profile, store: TokenStore, transport: any HTTPTransport, time: any TimeSource, audit: AuditLog? = nil,
+        actor: [String: AuditValue] = [:]
+    ) {
         self.profile = profile
         self.store = store
         self.transport = transport
         self.time = time
+        self.audit = audit
+        self.actor = actor
     }
 
     public struct Report: Sendable {
@@ -21,10 +29,27 @@ public struct LogoutService: Sendable {
         public var deleted: Bool
         /// Set when the provider could not even be asked.
         public var providerProblem: String?
+        /// The access token was refreshed to be able to revoke it.
+        public var refreshedToRevoke = false
     }
 
     /// - Parameter revoke: false deletes locally only (`--local`).
     public func run(revoke: Bool = true) async throws -> Report {
+        let report = try await signOut(revoke: revoke)
+        if report.hadTokens, let audit {
+            var fields = actor
+            fields["profile"] = .string(profile.name)
+            fields["revoke"] = .bool(revoke)
+            fields["deleted"] = .bool(report.deleted)
+            fields["revoked"] = .string(report.revocations.filter(\.revoked).map(\.token).joined(separator: ", "))
+            if report.refreshedToRevoke { fields["refreshed_to_revoke"] = .bool(true) }
+            if let problem = report.providerProblem { fields["problem"] = .string(problem) }
+            await audit.recordOrWarn("logout", fields)
+        }
+        return report
+    }
+
+    private func signOut(revoke: Bool) async throws -> Report {
         try await store.withLock(profile.name) {
             guard let entry = try store.load(profile.name) else {
                 return Report(profile: profile.name, hadTokens: false, revocations: [], deleted: false)
@@ -49,6 +74,7 @@ public struct LogoutService: Sendable {
                             .refresh(tokens, scopes: profile.scopes)
                         {
                             tokens = fresh
+                            report.refreshedToRevoke = true
                         }
                     }
                     report.revocations = await Revoker(method: provider.revocation, client: client, transport: transport).revoke(tokens)

@@ -8,12 +8,15 @@ public struct SignInService: Sendable {
     public let transport: any HTTPTransport
     public let time: any TimeSource
     public let notifiers: NotifierFanout
-    /// Where sign-ins are recorded; nil records nothing (tests, or no store key yet).
+    /// Where sign-ins, and refreshes made while checking for a usable token, are recorded;
+    /// nil records nothing (tests, or no store key yet).
     public let audit: AuditLog?
+    /// Who asked for the sign-in (``AuditActor``), written into each record.
+    public let actor: [String: AuditValue]
 
     public init(
         profile: Profile, store: TokenStore, transport: any HTTPTransport, time: any TimeSource, notifiers: NotifierFanout,
-        audit: AuditLog? = nil
+        audit: AuditLog? = nil, actor: [String: AuditValue] = [:]
     ) {
         self.profile = profile
         self.store = store
@@ -21,13 +24,12 @@ public struct SignInService: Sendable {
         self.time = time
         self.notifiers = notifiers
         self.audit = audit
+        self.actor = actor
     }
 
     private func record(_ event: String, _ fields: [String: AuditValue] = [:]) async {
-        guard let audit else { return }
-        do { try await audit.record(event, fields.merging(["profile": .string(profile.name)]) { a, _ in a }) } catch {
-            StandardError.write("devicegate: warning: could not write the audit log: \(error)")
-        }
+        await audit?.recordOrWarn(
+            event, fields.merging(actor) { own, _ in own }.merging(["profile": .string(profile.name)]) { _, name in name })
     }
 
     public enum Outcome: Sendable {
@@ -74,7 +76,8 @@ public struct SignInService: Sendable {
     }
 
     func usableEntry() async throws -> StoredProfile? {
-        let broker = TokenBroker(profile: profile, store: store, transport: transport, time: time)
+        let broker = TokenBroker(
+            profile: profile, store: store, transport: transport, time: time, onRefresh: { _ in await record("refresh") })
         do {
             return try await broker.validEntry()
         } catch is BrokerError {
