@@ -303,7 +303,6 @@ import Testing
         close(stale)
         let services = try server(socket: path, dir: dir).applications(logger: .init(label: "t")) { _ in }
         let task = Task { try await ServiceGroup(services: services, logger: .init(label: "t")).run() }
-        defer { task.cancel() }
         var st = stat()
         for _ in 0..<100 {
             if lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFSOCK, UnixSocketAnswers.check(path) { break }
@@ -313,6 +312,10 @@ import Testing
         #expect(st.st_mode & 0o777 == 0o600)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".devicegate-socket") }
         #expect(leftovers.isEmpty)
+        // Wait for the server to stop: a group cancelled under a test that already returned
+        // tears the channels down mid-flight.
+        task.cancel()
+        _ = try? await task.value
     }
 }
 
