@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// The `[audit]` table: how often `devicegate serve` sends the audit chain's head out as a
 /// witness.
@@ -13,18 +12,18 @@ public struct AuditSettings: Sendable, Equatable {
 
     static let keys = ["witness_interval"]
 
-    static func parse(_ root: TOMLTable, lines: LineLocator, path: String?) throws -> AuditSettings {
+    static func parse(_ root: TOMLTable, path: String?) throws -> AuditSettings {
         var settings = AuditSettings()
         guard let value = root["audit"] else { return settings }
         guard let table = value.table else {
-            throw ConfigError(file: path, line: lines.line(ofKey: "audit", inTable: nil), "`audit` must be a table: [audit]")
+            throw ConfigError(file: path, line: root.line(of: "audit"), "`audit` must be a table: [audit]")
         }
         for key in table.keys {
-            let line = lines.line(ofKey: key, inTable: "audit")
+            let line = table.line(of: key)
             guard keys.contains(key) else {
                 throw ConfigError(file: path, line: line, "audit: unknown key `\(key)`" + ConfigLoader.suggestion(key, keys))
             }
-            guard let seconds = table[key]!.int, seconds >= 0 else {
+            guard let seconds = table[key]?.int, seconds >= 0 else {
                 throw ConfigError(
                     file: path, line: line, "audit.witness_interval must be a whole number of seconds (0: only when serve stops)")
             }

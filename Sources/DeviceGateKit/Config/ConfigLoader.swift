@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// Reads `config.toml` and the environment into a ``DeviceGateConfig``.
 ///
@@ -30,45 +29,50 @@ public struct ConfigLoader: Sendable {
             return try parse("", path: nil)
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError(file: path, "cannot read the file") }
-        guard let text = String(data: data, encoding: .utf8) else { throw ConfigError(file: path, "the file is not UTF-8 text") }
-        return try parse(text, path: path)
+        // The bytes go to the parser as they are, so text that is not UTF-8 is reported at its line.
+        return try parse(bytes: [UInt8](data), path: path)
     }
 
     public func parse(_ text: String, path: String?) throws -> DeviceGateConfig {
+        try parse(bytes: Array(text.utf8), path: path)
+    }
+
+    func parse(bytes: [UInt8], path: String?) throws -> DeviceGateConfig {
         let table: TOMLTable
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigError(file: path ?? "config", line: error.source.begin.line, "not valid TOML: \(error.description)")
+            table = try TOMLParser.parse(bytes)
+        } catch let error as TOMLError {
+            throw ConfigError(file: path ?? "config", line: error.line, "not valid TOML (column \(error.column)): \(error.message)")
         }
-        let lines = LineLocator(text)
         var config = DeviceGateConfig(path: path)
         for key in table.keys where !Self.topLevelKeys.contains(key) {
             throw ConfigError(
-                file: path, line: lines.line(ofKey: key, inTable: nil),
+                file: path, line: table.line(of: key),
                 "unknown key `\(key)`" + Self.suggestion(key, Self.topLevelKeys + ["[profiles.NAME]"]))
         }
         if let value = table["default_profile"] {
             guard let name = value.string else {
-                throw ConfigError(file: path, line: lines.line(ofKey: "default_profile", inTable: nil), "default_profile must be a string")
+                throw ConfigError(file: path, line: table.line(of: "default_profile"), "default_profile must be a string")
             }
             config.defaultProfile = name
         }
         var raw: [String: [String: RawValue]] = [:]
+        var profileLines: [String: Int] = [:]
         if let profilesValue = table["profiles"] {
             guard let profiles = profilesValue.table else {
                 throw ConfigError(
-                    file: path, line: lines.line(ofKey: "profiles", inTable: nil), "`profiles` must be a table of [profiles.NAME] tables")
+                    file: path, line: table.line(of: "profiles"), "`profiles` must be a table of [profiles.NAME] tables")
             }
             for name in profiles.keys {
                 guard let body = profiles[name]?.table else {
                     throw ConfigError(
-                        file: path, line: lines.line(ofKey: name, inTable: "profiles"),
+                        file: path, line: profiles.line(of: name),
                         "profiles.\(name) must be a table: write [profiles.\(name)]")
                 }
+                profileLines[name] = body.line
                 var values: [String: RawValue] = [:]
                 for key in body.keys {
-                    let where_ = lines.line(ofKey: key, inTable: "profiles.\(name)")
+                    let where_ = body.line(of: key)
                     guard Self.profileKeys.contains(key) else {
                         if key == "client_secret" {
                             throw ConfigError(
@@ -79,15 +83,16 @@ public struct ConfigLoader: Sendable {
                         throw ConfigError(
                             file: path, line: where_, "profiles.\(name): unknown key `\(key)`" + Self.suggestion(key, Self.profileKeys))
                     }
-                    values[key] = try RawValue(body[key]!, key: "profiles.\(name).\(key)", file: path, line: where_)
+                    guard let value = body[key] else { continue }
+                    values[key] = try RawValue(value, key: "profiles.\(name).\(key)", file: path, line: where_)
                 }
                 raw[name] = values
             }
         }
         try applyEnvironment(to: &raw)
-        config.notifierSettings = try NotifierSettings.parse(table, lines: lines, path: path, environment: environment)
-        config.gateway = try GatewayConfig.parse(table, lines: lines, path: path)
-        config.audit = try AuditSettings.parse(table, lines: lines, path: path)
+        config.notifierSettings = try NotifierSettings.parse(table, path: path, environment: environment)
+        config.gateway = try GatewayConfig.parse(table, path: path)
+        config.audit = try AuditSettings.parse(table, path: path)
         // The environment wins over the file: a container picks its profile without editing config.
         if let name = environment["DEVICEGATE_PROFILE"], !name.isEmpty { config.defaultProfile = name }
         for (name, values) in raw {
@@ -95,15 +100,15 @@ public struct ConfigLoader: Sendable {
                 try ProfileName.validate(name)
                 config.profiles[name] = try Self.profile(name, values)
             } catch let error as ConfigError {
-                throw ConfigError(file: path, line: error.line ?? lines.line(ofTable: "profiles.\(name)"), error.message)
+                throw ConfigError(file: path, line: error.line ?? profileLines[name], error.message)
             } catch {
-                throw ConfigError(file: path, line: lines.line(ofTable: "profiles.\(name)"), String(describing: error))
+                throw ConfigError(file: path, line: profileLines[name], String(describing: error))
             }
         }
         if let name = config.defaultProfile, config.profiles[name] == nil, !config.profiles.isEmpty {
             let fromEnvironment = environment["DEVICEGATE_PROFILE"] == name
             throw ConfigError(
-                file: path, line: fromEnvironment ? nil : lines.line(ofKey: "default_profile", inTable: nil),
+                file: path, line: fromEnvironment ? nil : table.line(of: "default_profile"),
                 "\(fromEnvironment ? "DEVICEGATE_PROFILE" : "default_profile") names \"\(name)\", which is not configured")
         }
         return config
@@ -394,10 +399,10 @@ enum RawValue: Sendable, Equatable {
     case list([String])
     case table([String: String])
 
-    init(_ value: any TOMLValueConvertible, key: String, file: String?, line: Int?) throws {
+    init(_ value: TOMLValue, key: String, file: String?, line: Int?) throws {
         if let s = value.string {
             self = .string(s)
-        } else if value.type == .bool, let b = value.bool {
+        } else if let b = value.bool {
             self = .bool(b)
         } else if let n = value.int {
             self = .int(n)
@@ -411,58 +416,14 @@ enum RawValue: Sendable, Equatable {
         } else if let table = value.table {
             var values: [String: String] = [:]
             for k in table.keys {
-                guard let s = table[k]?.string else { throw ConfigError(file: file, line: line, "\(key).\(k) must be a string") }
+                guard let s = table[k]?.string else {
+                    throw ConfigError(file: file, line: table.line(of: k) ?? line, "\(key).\(k) must be a string")
+                }
                 values[k] = s
             }
             self = .table(values)
         } else {
-            throw ConfigError(file: file, line: line, "\(key) has an unsupported type (\(value.type))")
+            throw ConfigError(file: file, line: line, "\(key) has an unsupported type (\(value.typeName))")
         }
-    }
-}
-
-/// Finds the line of a key in TOML text, for error messages. TOMLKit does not expose source
-/// positions of values, so this scans the text with TOML's table-header rules.
-/// Splitting the text is deferred until an error needs a line number: `devicegate token` parses
-/// the config on every call, and a correct config never asks.
-final class LineLocator {
-    private let text: String
-    private(set) lazy var lines: [String] = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    init(_ text: String) { self.text = text }
-
-    func line(ofTable table: String) -> Int? {
-        lines.firstIndex { normalizedHeader($0) == table }.map { $0 + 1 }
-    }
-
-    func line(ofKey key: String, inTable table: String?) -> Int? {
-        var current: String? = nil
-        for (index, raw) in lines.enumerated() {
-            if let header = normalizedHeader(raw) {
-                current = header
-                continue
-            }
-            let trimmed = raw.trimmingCharacters(in: .whitespaces)
-            guard current == table else {
-                // Dotted keys: `[profiles]` then `work.client_id = …`, or inline tables.
-                if let table, let current, table.hasPrefix(current + "."),
-                    trimmed.hasPrefix(String(table.dropFirst(current.count + 1)) + ".\(key)")
-                {
-                    return index + 1
-                }
-                continue
-            }
-            let name = trimmed.split(separator: "=", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).trimmingCharacters(
-                in: CharacterSet(charactersIn: "\"'"))
-            if name == key { return index + 1 }
-        }
-        return table.flatMap(line(ofTable:))
-    }
-
-    private func normalizedHeader(_ line: String) -> String? {
-        let t = line.trimmingCharacters(in: .whitespaces)
-        guard t.hasPrefix("["), !t.hasPrefix("[["), let end = t.firstIndex(of: "]") else { return nil }
-        return t[t.index(after: t.startIndex)..<end].split(separator: ".").map {
-            $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
-        }.joined(separator: ".")
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// The parsed configuration: named profiles and which one is the default.
 public struct DeviceGateConfig: Sendable {

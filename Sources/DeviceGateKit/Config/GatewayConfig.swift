@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// The `[gateway]` table: where `devicegate serve` listens and how strict it is.
 public struct GatewayConfig: Sendable, Equatable {
@@ -35,18 +34,18 @@ public struct GatewayConfig: Sendable, Equatable {
         "header_timeout", "idle_timeout", "max_connections", "breaker_failed_signins", "breaker_denials", "breaker_upstream_rejections",
     ]
 
-    static func parse(_ root: TOMLTable, lines: LineLocator, path: String?) throws -> GatewayConfig {
+    static func parse(_ root: TOMLTable, path: String?) throws -> GatewayConfig {
         var config = GatewayConfig()
         guard let value = root["gateway"] else { return config }
         guard let table = value.table else {
-            throw ConfigError(file: path, line: lines.line(ofKey: "gateway", inTable: nil), "`gateway` must be a table: [gateway]")
+            throw ConfigError(file: path, line: root.line(of: "gateway"), "`gateway` must be a table: [gateway]")
         }
         for key in table.keys {
-            let line = lines.line(ofKey: key, inTable: "gateway")
+            let line = table.line(of: key)
             guard keys.contains(key) else {
                 throw ConfigError(file: path, line: line, "gateway: unknown key `\(key)`" + ConfigLoader.suggestion(key, keys))
             }
-            let item = table[key]!
+            guard let item = table[key] else { continue }
             func string() throws -> String {
                 guard let s = item.string else { throw ConfigError(file: path, line: line, "gateway.\(key) must be a string") }
                 return s
@@ -78,7 +77,7 @@ public struct GatewayConfig: Sendable, Equatable {
                 for name in agents.keys {
                     guard let hash = agents[name]?.string, hash.hasPrefix("sha256:"), hash.count == 71 else {
                         throw ConfigError(
-                            file: path, line: lines.line(ofKey: name, inTable: "gateway.agents"),
+                            file: path, line: agents.line(of: name),
                             "gateway.agents.\(name) must be \"sha256:<64 hex digits>\" as printed by `devicegate agent-key \(name)`")
                     }
                     config.agents[name] = hash
@@ -89,12 +88,12 @@ public struct GatewayConfig: Sendable, Equatable {
         for (key, text) in [("listen", config.listen), ("admin_listen", config.adminListen)] {
             let address: ListenAddress
             do { address = try ListenAddress(text) } catch {
-                throw ConfigError(file: path, line: lines.line(ofKey: key, inTable: "gateway"), "gateway.\(key): \(error)")
+                throw ConfigError(file: path, line: table.line(of: key), "gateway.\(key): \(error)")
             }
             // Allowed (a compose network needs it), but only with agent keys.
             if key == "listen", config.socket == nil, !address.isLoopback, config.agents.isEmpty {
                 throw ConfigError(
-                    file: path, line: lines.line(ofKey: "listen", inTable: "gateway"),
+                    file: path, line: table.line(of: "listen"),
                     "gateway.listen = \"\(config.listen)\" is not loopback; that needs agent keys ([gateway.agents]) so that only your agents can call it"
                 )
             }

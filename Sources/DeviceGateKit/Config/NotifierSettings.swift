@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// Settings of the channels that reach a person or a program: the top-level `[telegram]`,
 /// `[webhook]` and `[command]` tables, plus the `TELEGRAM_*` variables.
@@ -151,27 +150,32 @@ public struct CommandSettings: Sendable {
 extension NotifierSettings {
     /// Reads the three tables out of the parsed config and applies the `TELEGRAM_*` variables,
     /// which win over the file (as `DEVICEGATE__…` variables do for profiles).
-    static func parse(_ table: TOMLTable, lines: LineLocator, path: String?, environment: [String: String]) throws -> NotifierSettings {
+    static func parse(_ table: TOMLTable, path: String?, environment: [String: String]) throws -> NotifierSettings {
         var settings = NotifierSettings()
+        // The line of a section's header (or of `key` in it), for messages.
+        func line(_ section: String, _ key: String? = nil) -> Int? {
+            guard let body = table[section]?.table else { return table.line(of: section) }
+            return key.map { body.line(of: $0) ?? body.line } ?? body.line
+        }
         func section(_ name: String, _ keys: [String]) throws -> TOMLTable? {
             guard let value = table[name] else { return nil }
             guard let body = value.table else {
-                throw ConfigError(file: path, line: lines.line(ofKey: name, inTable: nil), "`\(name)` must be a table: write [\(name)]")
+                throw ConfigError(file: path, line: table.line(of: name), "`\(name)` must be a table: write [\(name)]")
             }
             for key in body.keys where !keys.contains(key) {
                 if name == "telegram" && key == "bot_token" || name == "webhook" && key == "secret" {
                     throw ConfigError(
-                        file: path, line: lines.line(ofKey: key, inTable: name),
+                        file: path, line: body.line(of: key),
                         "\(name).\(key): inline secrets are refused; use \(key)_env = \"VAR\" or \(key)_file = \"/path\"")
                 }
                 throw ConfigError(
-                    file: path, line: lines.line(ofKey: key, inTable: name),
+                    file: path, line: body.line(of: key),
                     "\(name): unknown key `\(key)`" + ConfigLoader.suggestion(key, keys))
             }
             return body
         }
         func fail(_ table: String, _ key: String, _ message: String) -> ConfigError {
-            ConfigError(file: path, line: lines.line(ofKey: key, inTable: table), "\(table).\(key) \(message)")
+            ConfigError(file: path, line: line(table, key), "\(table).\(key) \(message)")
         }
         func string(_ body: TOMLTable, _ table: String, _ key: String) throws -> String? {
             guard let value = body[key] else { return nil }
@@ -201,12 +205,12 @@ extension NotifierSettings {
             case (nil, nil): break
             default:
                 throw ConfigError(
-                    file: path, line: lines.line(ofTable: "telegram"), "telegram: set bot_token_env or bot_token_file, not both")
+                    file: path, line: line("telegram"), "telegram: set bot_token_env or bot_token_file, not both")
             }
             telegram.chatIDs = try ids(body, "telegram", "chat_ids") ?? []
             telegram.allowedUserIDs = try ids(body, "telegram", "allowed_user_ids") ?? []
             if let value = body["allow_all_members"] {
-                guard value.type == .bool, let flag = value.bool else {
+                guard let flag = value.bool else {
                     throw fail("telegram", "allow_all_members", "must be true or false")
                 }
                 telegram.allowAllMembers = flag
@@ -249,12 +253,12 @@ extension NotifierSettings {
                     throw fail("webhook", "url_env", "names \(name), which is not set")
                 }
                 url = Secret(value)
-            case (nil, nil): throw ConfigError(file: path, line: lines.line(ofTable: "webhook"), "webhook needs `url` (or `url_env`)")
-            default: throw ConfigError(file: path, line: lines.line(ofTable: "webhook"), "webhook: set url or url_env, not both")
+            case (nil, nil): throw ConfigError(file: path, line: line("webhook"), "webhook needs `url` (or `url_env`)")
+            default: throw ConfigError(file: path, line: line("webhook"), "webhook: set url or url_env, not both")
             }
             guard let parsed = URL(string: url.reveal()), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil
             else {
-                throw ConfigError(file: path, line: lines.line(ofTable: "webhook"), "webhook: the url is not an http(s) URL")
+                throw ConfigError(file: path, line: line("webhook"), "webhook: the url is not an http(s) URL")
             }
             var secret: SecretSource?
             switch (try string(body, "webhook", "secret_env"), try string(body, "webhook", "secret_file")) {
@@ -262,7 +266,7 @@ extension NotifierSettings {
             case (nil, let file?): secret = .file(file)
             case (nil, nil): secret = nil
             default:
-                throw ConfigError(file: path, line: lines.line(ofTable: "webhook"), "webhook: set secret_env or secret_file, not both")
+                throw ConfigError(file: path, line: line("webhook"), "webhook: set secret_env or secret_file, not both")
             }
             settings.webhook = WebhookSettings(url: url, urlVariable: urlVariable, secret: secret)
         }
@@ -270,7 +274,7 @@ extension NotifierSettings {
         if let body = try section("command", commandKeys) {
             guard let program = try string(body, "command", "program") else {
                 throw ConfigError(
-                    file: path, line: lines.line(ofTable: "command"), "command needs `program` (the path of the program to run)")
+                    file: path, line: line("command"), "command needs `program` (the path of the program to run)")
             }
             var arguments: [String] = []
             if let value = body["args"] {
