@@ -37,7 +37,9 @@ public struct ConfigLoader: Sendable {
         try parse(bytes: Array(text.utf8), path: path)
     }
 
-    func parse(bytes: [UInt8], path: String?) throws -> DeviceGateConfig {
+    /// Parses the bytes of a config file as they are: text that is not UTF-8 is refused at its
+    /// line, like any other mistake. (`load` reads files this way; fuzzers and tests feed bytes.)
+    public func parse(bytes: [UInt8], path: String?) throws -> DeviceGateConfig {
         let table: TOMLTable
         do {
             table = try TOMLParser.parse(bytes)

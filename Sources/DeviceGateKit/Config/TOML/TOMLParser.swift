@@ -152,6 +152,12 @@ struct TOMLParser {
         } catch let refusal as TOMLValueRefusal {
             throw scanner.error(refusal.message, at: start)
         }
+        // Show the whole unquoted word (`https://x`, not `https:`), up to where a value would end.
+        var ahead = 0
+        while let byte = scanner.peek(ahead), byte > 0x20, byte != 0x7F, !"#,]}".utf8.contains(byte), token.count < 80 {
+            token.append(byte)
+            ahead += 1
+        }
         let word = String(decoding: token, as: UTF8.self)
         throw scanner.error("`\(word)` is not a TOML value; a string needs quotes: \"\(word)\"", at: start)
     }

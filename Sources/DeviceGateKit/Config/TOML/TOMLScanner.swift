@@ -50,11 +50,14 @@ struct TOMLScanner {
     }
 
     /// Steps over bytes that are not line breaks (callers use ``consumeNewline()`` for those).
-    mutating func advance(_ count: Int = 1) {
-        for _ in 0..<count where offset < bytes.count {
-            if bytes[offset] & 0xC0 != 0x80 { column += 1 }
-            offset += 1
-        }
+    mutating func advance() {
+        guard offset < bytes.count else { return }
+        if bytes[offset] & 0xC0 != 0x80 { column += 1 }
+        offset += 1
+    }
+
+    mutating func advance(_ count: Int) {
+        for _ in 0..<count { advance() }
     }
 
     /// Whether the cursor is at `\n` or `\r\n`.
