@@ -156,7 +156,7 @@ import Testing
     @Test func syntaxMistakesNameTheLineAndWhatWasExpected() {
         expectInvalidTOML(Self.profile + "scopes = [\"a\" \"b\"]\n", line: 4, "expected `,` or `]`")
         expectInvalidTOML(Self.profile + "scopes = [\"a\",\n", line: 4, "never closed")
-        expectInvalidTOML(Self.profile + "issuer = https://x\n", line: 4, "not a TOML value; a string needs quotes")
+        expectInvalidTOML(Self.profile + "issuer = https://x\n", line: 4, "write a string in quotes")
         expectInvalidTOML(Self.profile + "issuer = \"https://x\n", line: 4, "must end on the line it starts")
         expectInvalidTOML(Self.profile + "issuer = \"\"\"\nhttps://x\n", line: 4, "never closed")
         expectInvalidTOML(Self.profile + "issuer = \"C:\\path\"\n", line: 4, "`\\p` is not an escape")
@@ -166,7 +166,7 @@ import Testing
         expectInvalidTOML(Self.profile + "min_ttl = +0x10\n", line: 4, "cannot have a sign")
         expectInvalidTOML(Self.profile + "when = 2023-02-29\n", line: 4, "no such day")
         expectInvalidTOML(Self.profile + "when = 07:32\n", line: 4, "seconds included")
-        expectInvalidTOML(Self.profile + "read_only = True\n", line: 4, "not a TOML value")
+        expectInvalidTOML(Self.profile + "read_only = True\n", line: 4, "a value without quotes must be true, false")
         expectInvalidTOML(Self.profile + "extra_params = { a = \"1\", }\n", line: 4, "comma cannot end an inline table")
         expectInvalidTOML(Self.profile + "extra_params = { a = \"1\",\n b = \"2\" }\n", line: 4, "on one line")
         expectInvalidTOML(Self.profile + "scopes\n", line: 4, "expected `=` after the key `scopes`")
@@ -177,6 +177,22 @@ import Testing
         expectInvalidTOML(Self.profile + "# bell \u{7}\n", line: 4, "U+0007 is not allowed in a comment")
         expectInvalidTOML("[profiles.work]]\n", line: 1, "expected the end of the line after the table header")
         expectInvalidTOML("[[profiles.work]\n", line: 1, "`]]`")
+    }
+
+    /// A secret pasted without quotes is a syntax error whose message must not repeat it: an
+    /// unquoted bot token reads as a broken time, a webhook URL or a client secret as a bare word.
+    @Test func aValueWrittenWithoutQuotesIsNotRepeatedInTheError() {
+        let cases = [
+            "[telegram]\nbot_token = 123456:ABCdef-secret\n", "[telegram]\nbot_token_env = 123456:ABCdef-secret\n",
+            "[webhook]\nurl = https://hooks.example/T000/ABCdef-secret\n", "[profiles.w]\nclient_secret = ABCdef-secret\n",
+            "[profiles.w]\nclient_secret = 2024-01-01ABCdef-secret\n", "[profiles.w]\nclient_secret = 12:34:56ABCdef-secret\n",
+            "[profiles.w]\nclient_secret = 0xABCdef-secret\n", "[profiles.w]\nclient_secret = 1e5ABCdef-secret\n",
+        ]
+        for text in cases {
+            let error = refusal(text)
+            #expect(error?.line == 2, "\(text)")
+            #expect(error.map { !"\($0)".contains("ABCdef") && !"\($0)".contains("secret") } == true, "\(String(describing: error))")
+        }
     }
 
     /// Lines are counted through multi-line strings, line-ending backslashes and CRLF line ends.

@@ -144,7 +144,7 @@ struct TOMLParser {
             if token.elementsEqual("true".utf8) { return .boolean(true) }
             if token.elementsEqual("false".utf8) { return .boolean(false) }
             if TOMLDateTimeParsing.looksLikeDateOrTime(token) { return try TOMLDateTimeParsing.parse(token) }
-            if TOMLDateTimeParsing.looksLikeMalformedDateOrTime(token) { throw TOMLDateTimeParsing.malformed(token) }
+            if TOMLDateTimeParsing.looksLikeMalformedDateOrTime(token) { throw TOMLDateTimeParsing.malformed() }
             let startsWithLetter = token.first.map { Self.isLetterOrUnderscore($0) } ?? true
             if !startsWithLetter || token.elementsEqual("inf".utf8) || token.elementsEqual("nan".utf8) {
                 return try TOMLNumber.parse(token)
@@ -152,14 +152,9 @@ struct TOMLParser {
         } catch let refusal as TOMLValueRefusal {
             throw scanner.error(refusal.message, at: start)
         }
-        // Show the whole unquoted word (`https://x`, not `https:`), up to where a value would end.
-        var ahead = 0
-        while let byte = scanner.peek(ahead), byte > 0x20, byte != 0x7F, !"#,]}".utf8.contains(byte), token.count < 80 {
-            token.append(byte)
-            ahead += 1
-        }
-        let word = String(decoding: token, as: UTF8.self)
-        throw scanner.error("`\(word)` is not a TOML value; a string needs quotes: \"\(word)\"", at: start)
+        // The text is not repeated: an unquoted value may be a token or a webhook URL pasted in place.
+        throw scanner.error(
+            "a value without quotes must be true, false, a number, a date or a time; write a string in quotes (\"…\")", at: start)
     }
 
     private mutating func readToken() -> [UInt8] {
