@@ -13,7 +13,8 @@ struct Doctor: AsyncParsableCommand {
             provider (discovery for oidc), asks whether it offers the device sign-in, and reads the
             stored entry.
 
-            Exit codes: 0 nothing failed (warnings allowed) · 1 something failed.
+            Exit codes: 0 nothing failed (warnings allowed) · 1 something failed · 78 the config
+            itself cannot be read (the line at fault is named).
             """))
 
     @OptionGroup var global: GlobalOptions
@@ -39,6 +40,8 @@ struct Doctor: AsyncParsableCommand {
                 print("\(mark) \(check.subject): \(check.detail)")
             }
         }
+        // A config that cannot be read is a configuration error, as for every other command.
+        if checks.contains(where: { $0.level == .failure && $0.subject == "config" }) { throw ExitCode(Exit.configuration) }
         if checks.contains(where: { $0.level == .failure }) { throw ExitCode(Exit.failed) }
     }
 }
