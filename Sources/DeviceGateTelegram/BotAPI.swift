@@ -84,10 +84,12 @@ public struct BotAPI: Sendable {
     }
 
     /// One long poll: the updates from `offset` on, waiting up to `timeout` seconds for one.
-    /// Tried once: the polling loop owns the backoff, and a 409 must reach it at once.
-    public func getUpdates(offset: Int?, timeout: Int) async throws -> [TelegramUpdate] {
+    /// Tried once: the polling loop owns the backoff, and a 409 must reach it at once. Each
+    /// update is decoded on its own (``UpdateBatch``): one that cannot be read is skipped, not
+    /// allowed to make the whole answer unreadable.
+    public func getUpdates(offset: Int?, timeout: Int) async throws -> UpdateBatch {
         try await attempt(
-            "getUpdates", GetUpdates(offset: offset, timeout: timeout), as: [TelegramUpdate].self, transport: pollTransport)
+            "getUpdates", GetUpdates(offset: offset, timeout: timeout), as: UpdateBatch.self, transport: pollTransport)
     }
 
     // MARK: Calls

@@ -106,10 +106,11 @@ public actor TelegramBot: Service {
     private func poll() async throws {
         var failures = 0
         var inConflict = false
+        var unconfirmable = 0
         while !Task.isCancelled {
-            let updates: [TelegramUpdate]
+            let batch: UpdateBatch
             do {
-                updates = try await api.getUpdates(offset: offset, timeout: options.pollTimeout)
+                batch = try await api.getUpdates(offset: offset, timeout: options.pollTimeout)
             } catch let error as TelegramError {
                 switch error.kind {
                 case .unauthorized:
@@ -133,11 +134,35 @@ public actor TelegramBot: Service {
             if failures > 0 && !inConflict { options.log("devicegate bot: Telegram answers again") }
             failures = 0
             inConflict = false
-            for update in updates.sorted(by: { $0.updateID < $1.updateID }) {
+            for skipped in batch.skipped {
+                if let offset, let id = skipped.updateID, id < offset { continue }
+                options.log(
+                    "devicegate bot: skipped \(skipped.updateID.map { "update \($0)" } ?? "an update without a readable id"): \(skipped.reason)"
+                )
+            }
+            for update in batch.updates.sorted(by: { $0.updateID < $1.updateID }) {
                 if let offset, update.updateID < offset { continue }
                 await handle(update)
                 offset = update.updateID + 1
                 saveOffset()
+            }
+            // Past the skipped ones too, or Telegram would send them again and again.
+            if let highest = batch.highestID {
+                unconfirmable = 0
+                if highest >= offset ?? Int.min {
+                    offset = highest + 1
+                    saveOffset()
+                }
+            } else if !batch.skipped.isEmpty {
+                // Nothing to confirm them with: asking again at once would spin on the same batch.
+                unconfirmable += 1
+                let wait = Self.backoff(unconfirmable)
+                if unconfirmable == 1 || unconfirmable % 10 == 0 {
+                    options.log(
+                        "devicegate bot: Telegram sent \(batch.skipped.count) update(s) without a readable update_id, which cannot be confirmed; asking again in \(Int(wait)) s"
+                    )
+                }
+                try await time.sleep(seconds: wait)
             }
         }
     }

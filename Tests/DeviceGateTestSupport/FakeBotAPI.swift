@@ -109,6 +109,22 @@ public final class FakeBotAPI: Sendable {
         }
     }
 
+    /// Queues an update exactly as written, for what Telegram's own serialiser would never send
+    /// but a proxy, a local Bot API server or a future Bot API version might: missing or
+    /// mistyped fields, unknown update types. `json` gets the update id the double confirms it
+    /// by (offsets above it drop it), whether or not the JSON carries it. Returns that id.
+    @discardableResult
+    public func receiveRaw(_ json: (_ updateID: Int) -> String) -> Int {
+        state.withLockedValue { s in
+            let id = s.nextUpdateID
+            s.nextUpdateID += 1
+            let data = Data(json(id).utf8)
+            s.pending.append((id, data))
+            s.archive[id] = data
+            return id
+        }
+    }
+
     /// Puts an update back as unconfirmed: what Telegram holds when a poller stopped after
     /// handling it but before its next `getUpdates` told Telegram so.
     public func redeliver(_ id: Int) {
