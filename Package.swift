@@ -76,6 +76,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // libFuzzer targets for every parser of outside input. scripts/fuzz builds this with
+        // -sanitize=fuzzer,address (libFuzzer then supplies main); a normal build links it as a
+        // tool that replays inputs through a target. Kept off the gateway and Hummingbird.
+        .executableTarget(
+            name: "DeviceGateFuzz",
+            dependencies: [
+                "DeviceGateKit", "DeviceGateTelegram",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Fuzz/DeviceGateFuzz",
+            swiftSettings: strict
+        ),
         .target(
             name: "DeviceGateTestSupport",
             dependencies: [

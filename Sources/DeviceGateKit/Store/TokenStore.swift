@@ -63,12 +63,24 @@ public struct TokenStore: Sendable {
     func encode(_ entry: StoredProfile) throws -> Data {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .secondsSince1970
-        let plaintext = try encoder.encode(StoredProfilePayload(entry))
-        let sealed = try AES.GCM.seal(plaintext, using: key.key, authenticating: Self.magic + Data(entry.profile.utf8))
+        return try seal(record: try encoder.encode(StoredProfilePayload(entry)), profile: entry.profile)
+    }
+
+    /// A store file's bytes for `profile` around any plaintext record, sealed with this store's
+    /// key. Public for the fuzz target (Fuzz/DeviceGateFuzz): without it, hostile records could
+    /// never get past the authentication check to the record decoder behind it.
+    public func seal(record plaintext: Data, profile: String) throws -> Data {
+        let sealed = try AES.GCM.seal(plaintext, using: key.key, authenticating: Self.magic + Data(profile.utf8))
         guard let combined = sealed.combined else {
-            throw StoreError.io(path: path(for: entry.profile), operation: "encrypt", errno: EINVAL)
+            throw StoreError.io(path: path(for: profile), operation: "encrypt", errno: EINVAL)
         }
         return Self.magic + key.id + combined
+    }
+
+    /// Reads a store file's bytes as ``load(_:)`` does, without the disk: the entry point the
+    /// fuzz target feeds damaged and foreign files to. Throws ``StoreError`` for anything else.
+    public func decode(file data: Data, profile: String) throws -> StoredProfile {
+        try decode(data, profile: profile, path: path(for: profile))
     }
 
     func decode(_ data: Data, profile: String, path: String) throws -> StoredProfile {
