@@ -27,9 +27,15 @@ final class FuzzTime: TimeSource, @unchecked Sendable {
     init(_ start: Date = FuzzFixtures.now) { current = start }
 
     func now() -> Date { lock.withLock { current } }
+
+    /// A wait of a day or more (or NaN, or infinity) is a hang as far as a person can tell, and
+    /// SystemTimeSource cannot even express the longest ones: a finding.
     func sleep(seconds: Double) async throws {
-        lock.withLock { current.addTimeInterval(seconds.isFinite ? max(0, seconds) : 0) }
+        if !(seconds < FuzzTime.longestWait) { fatalError("an input asked devicegate to wait \(seconds) s") }
+        lock.withLock { current.addTimeInterval(max(0, seconds)) }
     }
+
+    static let longestWait: Double = 86_400
 }
 
 /// Answers in-process: each request gets the next canned answer (or the one for its URL);

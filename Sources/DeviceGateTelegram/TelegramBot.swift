@@ -116,7 +116,8 @@ public actor TelegramBot: Service {
                 case .unauthorized:
                     throw error
                 case .rateLimited(let seconds):
-                    try await time.sleep(seconds: Double(max(1, seconds)))
+                    // Capped as any Retry-After is: a retry_after of 10^15 must not stop the bot for good.
+                    try await time.sleep(seconds: min(Double(max(1, seconds)), Quirks.longestRetryAfter))
                 case .conflict:
                     failures += 1
                     if !inConflict { options.log("devicegate bot: \(error)") }

@@ -77,6 +77,18 @@ import Testing
         #expect(!chat.log.text.contains("PRIVATE-WORDS"))
     }
 
+    /// Found beside the fuzzing: flood control's retry_after is Telegram's number, slept as is.
+    @Test func anAbsurdRetryAfterDoesNotStopTheBotForGood() async throws {
+        let chat = try await Chat.start()
+        defer { Task { await chat.finish() } }
+        chat.fake.script("getUpdates", [FakeBotAPI.error(429, "Too Many Requests", retryAfter: 1_000_000_000_000_000)])
+        chat.fake.receive("/help", chatID: Chat.id)
+        let bot = RunningBot(try chat.bot())
+        try await chat.fake.wait(for: "the help text") { !$0.messages.isEmpty }
+        try await bot.stop()
+        #expect(chat.time.sleeps == [600])
+    }
+
     @Test func eachUpdateDecodesOnItsOwn() throws {
         let batch = try UpdateBatch(
             resultJSON: Data(

@@ -32,7 +32,8 @@ public struct OAuthFields: Sendable, CustomStringConvertible {
     public func string(_ key: String) -> String? {
         switch values[key] {
         case .string(let s): s
-        case .number(let n): n == n.rounded() ? String(Int64(n)) : String(n)
+        // Whole numbers as integers; beyond Int64 (1e300 as an access_token) as written by Swift.
+        case .number(let n): Int64(exactly: n).map(String.init) ?? String(n)
         case .bool(let b): String(b)
         default: nil
         }

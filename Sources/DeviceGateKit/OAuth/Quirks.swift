@@ -88,14 +88,19 @@ public enum Quirks {
         response.status == 401
     }
 
-    /// `Retry-After` is seconds or an HTTP date (RFC 9110 §10.2.3).
+    /// `Retry-After` is seconds or an HTTP date (RFC 9110 §10.2.3). At most
+    /// ``longestRetryAfter``: a server (or whatever answers in its place) asking for `1e300`,
+    /// `inf` or a date in the year 9999 must not put devicegate to sleep for good.
     public static func retryAfter(_ response: IncomingResponse, now: Date) -> Double? {
         guard let value = response.header("retry-after")?.trimmingCharacters(in: .whitespaces) else { return nil }
-        if let seconds = Double(value) { return max(0, seconds) }
+        if let seconds = Double(value) { return seconds.isNaN ? nil : min(max(0, seconds), longestRetryAfter) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: value).map { max(0, $0.timeIntervalSince(now)) }
+        return formatter.date(from: value).map { min(max(0, $0.timeIntervalSince(now)), longestRetryAfter) }
     }
+
+    /// Ten minutes: longer than any documented provider wait (Azure's IMDS asks for seconds).
+    public static let longestRetryAfter: Double = 600
 }
