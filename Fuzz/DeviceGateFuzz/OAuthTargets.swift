@@ -1,24 +1,44 @@
 import DeviceGateKit
 import Foundation
 
-/// A token endpoint's answer, through the classifier every grant uses.
+/// A token endpoint's answer, through the classifier every grant uses; or (second bit of the
+/// first byte) a whole device flow: the device authorization answer, then the token polls, on
+/// the fuzz clock (slow_down, intervals, Retry-After), each answer separated by `\n--\n`.
 enum TokenAnswerTarget {
     static func run(_ data: Data) {
         var reader = InputReader(data)
-        let isRefresh = reader.byte() & 1 == 1
+        let flags = reader.byte()
+        if flags & 2 == 2 { return deviceFlow(reader) }
         let response = FuzzResponse.read(&reader)
-        switch TokenEndpointAnswer.classify(
-            response, requestedScopes: ["openid", "offline_access"], now: FuzzFixtures.now, isRefresh: isRefresh)
-        {
+        let answer = TokenEndpointAnswer.classify(
+            response, requestedScopes: ["openid", "offline_access"], now: FuzzFixtures.now, isRefresh: flags & 1 == 1)
+        switch answer {
         case .tokens(let tokens):
+            FuzzChecks.showable(tokens.expiresAt, "a token's expiry")
             _ = tokens.isUsable(at: FuzzFixtures.now, minimumTTL: 300)
-            _ = tokens.scopes.joined(separator: " ")
         case .error(let error):
             _ = error.description
         case .unexpected(let response):
             _ = response.shapeForDisplay
         }
         _ = Quirks.retryAfter(response, now: FuzzFixtures.now)
+    }
+
+    static func deviceFlow(_ reader: InputReader) {
+        let answers = reader.parts(separatedBy: "\n--\n", limit: 8).map { part -> IncomingResponse in
+            var partReader = InputReader(part)
+            return FuzzResponse.read(&partReader)
+        }
+        let flow = DeviceFlow(
+            deviceAuthorizationEndpoint: URL(string: "https://idp.example.test/device")!,
+            tokenEndpoint: URL(string: "https://idp.example.test/token")!, client: OAuthClient(id: "fuzz-client"),
+            transport: CannedTransport(answers), time: FuzzTime())
+        _ = runBlocking { () -> Bool in
+            guard let code = try? await flow.requestCode(scopes: ["openid"]) else { return false }
+            FuzzChecks.showable(code.expiresAt, "a device code's expiry")
+            _ = try? await flow.waitForTokens(code, requestedScopes: ["openid"])
+            return true
+        }
     }
 }
 
@@ -58,6 +78,7 @@ enum ManagedIdentityTarget {
         let source = ManagedIdentitySource(
             settings: settings, environment: ["IDENTITY_HEADER": "fuzz", "IDENTITY_ENDPOINT": "http://127.0.0.1:1/token"],
             transport: CannedTransport(answers), time: FuzzTime(), arcTokenDirectory: arcDirectory)
-        _ = runBlocking { try? await source.acquire() }
+        let tokens = runBlocking { try? await source.acquire() }
+        FuzzChecks.showable(tokens?.expiresAt, "a managed identity token's expiry")
     }
 }

@@ -39,7 +39,7 @@ final class FuzzTime: TimeSource, @unchecked Sendable {
 }
 
 /// Answers in-process: each request gets the next canned answer (or the one for its URL);
-/// when they run out, the network is down.
+/// when they run out, the person gives up (Ctrl-C), which ends every loop that polls or retries.
 final class CannedTransport: HTTPTransport, @unchecked Sendable {
     private let lock = NSLock()
     private var queue: [IncomingResponse]
@@ -53,13 +53,10 @@ final class CannedTransport: HTTPTransport, @unchecked Sendable {
     func send(_ request: OutgoingRequest) async throws -> IncomingResponse {
         if let answer = byURL[request.url.absoluteString] { return answer }
         let next: IncomingResponse? = lock.withLock { queue.isEmpty ? nil : queue.removeFirst() }
-        guard let next else { throw Offline() }
+        guard let next else { throw CancellationError() }
         return next
     }
 }
-
-/// The network after the canned answers: callers treat it as any failed request.
-struct Offline: Error {}
 
 /// Reads structure (a status, a choice) off the front of an input, then hands out the rest.
 struct InputReader {
@@ -136,4 +133,15 @@ enum FuzzFixtures {
             fatalError("fuzz setup: cannot open the fixed store: \(error)")
         }
     }()
+}
+
+/// What every caller may do with a parsed value without trapping.
+enum FuzzChecks {
+    /// `devicegate status`, the bot and the countdowns show an expiry as whole seconds from now.
+    static func showable(_ date: Date?, _ what: String) {
+        guard let date else { return }
+        if Int(exactly: date.timeIntervalSince(FuzzFixtures.now).rounded()) == nil {
+            fatalError("\(what) cannot be shown as seconds from now: \(date.timeIntervalSince1970)")
+        }
+    }
 }

@@ -46,4 +46,29 @@ import Testing
         #expect(tokens.accessToken.reveal() == FakeManagedIdentityEndpoint.token(1))
         #expect(time.sleeps == [600])
     }
+
+    /// token-answer (device flow): an `expires_in` of `"9223372036854775807"` put the expiry
+    /// 2^63 s away, which `devicegate status`, the bot's /status and the countdowns convert to
+    /// whole seconds: a trap. Lifetimes are read as at most ten years either way.
+    @Test func anAbsurdLifetimeIsReadAsTenYears() {
+        let body = #"{"access_token":"at","expires_in":"9223372036854775807"}"#
+        guard case .tokens(let tokens) = TokenEndpointAnswer.classify(answer(200, body), requestedScopes: [], now: Self.now) else {
+            Issue.record("not read as tokens")
+            return
+        }
+        let left = tokens.expiresAt?.timeIntervalSince(Self.now) ?? 0
+        #expect(Int(exactly: left.rounded()) == Quirks.longestLifetime)
+        let azure = #"{"access_token":"at","expires_on":"-9223372036854775808"}"#
+        guard case .tokens(let old) = TokenEndpointAnswer.classify(answer(200, azure), requestedScopes: [], now: Self.now) else {
+            Issue.record("not read as tokens")
+            return
+        }
+        #expect(old.expiresAt == Self.now.addingTimeInterval(-Double(Quirks.longestLifetime)))
+        let slowDown = #"{"error":"slow_down","interval":"9223372036854775807"}"#
+        guard case .error(let error) = TokenEndpointAnswer.classify(answer(400, slowDown), requestedScopes: [], now: Self.now) else {
+            Issue.record("not read as an error")
+            return
+        }
+        #expect(error.interval == Quirks.longestLifetime)
+    }
 }

@@ -40,8 +40,8 @@ public struct DeviceAuthorization: Sendable {
             deviceCode: Secret(deviceCode), userCode: userCode, verificationURI: uri,
             verificationURIComplete: fields.string("verification_uri_complete"),
             // Missing expires_in is a server bug; MSAL assumes 30 minutes, so do we.
-            expiresIn: fields.int("expires_in").map { max($0, 1) } ?? 1800,
-            interval: fields.int("interval").map { max($0, 1) } ?? 5,
+            expiresIn: Quirks.lifetime(fields, "expires_in").map { max($0, 1) } ?? 1800,
+            interval: Quirks.lifetime(fields, "interval").map { max($0, 1) } ?? 5,
             message: fields.string("message"), issuedAt: now)
     }
 }

@@ -28,7 +28,7 @@ public struct OAuthErrorResponse: Error, Sendable, Equatable, CustomStringConver
             code: code,
             description: fields.string("error_description") ?? fields.string("message"),
             uri: fields.string("error_uri"),
-            interval: fields.int("interval"),
+            interval: Quirks.lifetime(fields, "interval"),
             httpStatus: httpStatus)
     }
 

@@ -101,6 +101,16 @@ public enum Quirks {
         return formatter.date(from: value).map { min(max(0, $0.timeIntervalSince(now)), longestRetryAfter) }
     }
 
+    /// `expires_in`, `expires_on` and `interval` as read by ``integer(_:)``, bounded to
+    /// ±``longestLifetime`` seconds: nothing devicegate is handed lives ten years, and a date
+    /// computed from `"9223372036854775807"` cannot be shown as seconds from now without a trap.
+    public static func lifetime(_ fields: OAuthFields, _ key: String) -> Int? {
+        fields.int(key).map { min(max($0, -longestLifetime), longestLifetime) }
+    }
+
+    /// Ten years, in seconds.
+    public static let longestLifetime = 315_360_000
+
     /// Ten minutes: longer than any documented provider wait (Azure's IMDS asks for seconds).
     public static let longestRetryAfter: Double = 600
 }

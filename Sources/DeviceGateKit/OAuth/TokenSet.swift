@@ -35,9 +35,13 @@ public struct TokenSet: Sendable {
     /// provider omits `scope`, which RFC 6749 allows when it granted what was asked.
     static func from(_ fields: OAuthFields, requestedScopes: [String], now: Date) -> TokenSet? {
         guard let access = fields.string("access_token"), !access.isEmpty else { return nil }
-        let expiresIn = fields.int("expires_in")
+        let expiresIn = Quirks.lifetime(fields, "expires_in")
         // Azure managed identity sends only `expires_on` (epoch seconds) on some hosts.
-        let expiresOn = fields.int("expires_on").map { Date(timeIntervalSince1970: Double($0)) }
+        let expiresOn = fields.int("expires_on").map { epoch in
+            let date = Date(timeIntervalSince1970: Double(epoch))
+            let longest = Double(Quirks.longestLifetime)
+            return min(max(date, now.addingTimeInterval(-longest)), now.addingTimeInterval(longest))
+        }
         return TokenSet(
             accessToken: Secret(access),
             refreshToken: fields.string("refresh_token").flatMap { $0.isEmpty ? nil : Secret($0) },
