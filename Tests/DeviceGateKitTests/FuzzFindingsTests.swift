@@ -27,7 +27,8 @@ import Testing
         #expect(OAuthFields.parseJSON(Data(#"{"big":1e19}"#.utf8))?.string("big") == "1e+19")
     }
 
-    /// metadata-service: a Retry-After of `1e300` (or `inf`, or a date in 9999) had devicegate
+    /// Seen while writing the metadata-service target (the fuzz clock now guards it): a
+    /// Retry-After of `1e300` (or `inf`, or a date in 9999) had devicegate
     /// wait for ever, and `SystemTimeSource` cannot even express such a wait (UInt64 trap).
     @Test func anAbsurdRetryAfterIsCappedAtTenMinutes() async throws {
         for value in ["1e300", "inf", "Fri, 31 Dec 9999 23:59:59 GMT"] {
@@ -47,7 +48,8 @@ import Testing
         #expect(time.sleeps == [600])
     }
 
-    /// token-answer (device flow): an `expires_in` of `"9223372036854775807"` put the expiry
+    /// Seen while writing the token-answer target (its expiry check now guards it): an
+    /// `expires_in` of `"9223372036854775807"` put the expiry
     /// 2^63 s away, which `devicegate status`, the bot's /status and the countdowns convert to
     /// whole seconds: a trap. Lifetimes are read as at most ten years either way.
     @Test func anAbsurdLifetimeIsReadAsTenYears() {
