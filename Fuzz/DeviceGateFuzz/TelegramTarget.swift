@@ -15,25 +15,31 @@ enum TelegramTarget {
     }
 }
 
-/// The audit log as `devicegate audit verify` and the gateway's next append find it: any
-/// lines, and (after a `\u{1E}`) any `.head` file.
+/// The audit log as `devicegate audit verify` and a fresh writer find it: any lines, and
+/// (after a `\u{1E}`) any `.head` file, also read as a witness head. The store directory's
+/// sealed marker is removed before each input, so every input starts from the same state.
 enum AuditTarget {
     static let path = FuzzFixtures.directory + "/audit.jsonl"
-    static let log = AuditLog(path: path, storeKey: FuzzFixtures.store.key)
 
     static func run(_ data: Data) {
         let split = data.firstIndex(of: 0x1E)
         let lines = split.map { data[..<$0] } ?? data[...]
         let head = split.map { data[data.index(after: $0)...] }
+        let store = FuzzFixtures.store
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: store.directory)) ?? [] where name.hasSuffix(".marker") {
+            try? FileManager.default.removeItem(atPath: store.directory + "/" + name)
+        }
         _ = FileManager.default.createFile(atPath: path, contents: Data(lines), attributes: [.posixPermissions: 0o600])
         if let head {
             _ = FileManager.default.createFile(atPath: path + ".head", contents: Data(head), attributes: [.posixPermissions: 0o600])
+            _ = AuditHead(witness: String(decoding: head, as: UTF8.self))
         } else {
             try? FileManager.default.removeItem(atPath: path + ".head")
         }
-        _ = try? AuditLog.verify(path: path, storeKey: FuzzFixtures.store.key)
+        let witness = head.flatMap { AuditHead(witness: String(decoding: $0, as: UTF8.self)) }
+        _ = try? AuditLog.verify(path: path, store: store, witness: witness)
         _ = try? AuditLog.read(path: path, since: FuzzFixtures.now, profile: "work")
-        // An append resynchronises with what is on disk (reads the last line, checks .head).
-        _ = runBlocking { try? await log.record("fuzz", ["profile": .string("work")]) }
+        // A fresh writer anchors on what is on disk (the last line, the sealed head) before it appends.
+        _ = runBlocking { try? await AuditLog(path: path, store: store).record("fuzz", ["profile": .string("work")]) }
     }
 }

@@ -57,7 +57,7 @@ import Testing
         #expect(!log.contains("skipped update \(status)"))
         #expect(!log.contains("PRIVATE-WORDS"), "a skipped update's content never reaches the log")
         #expect(chat.time.sleeps.isEmpty, "no backoff: the batch was read")
-        #expect(UpdateOffsetFile(path: chat.dir.file("data/telegram-bot.json")).load(botID: FakeBotAPI.botID) == status + 3)
+        #expect(try UpdateOffsetFile(path: chat.dir.file("data/telegram-bot.json")).load(botID: FakeBotAPI.botID) == status + 3)
     }
 
     @Test func aBatchWithNoReadableIDIsWaitedOutNotSpunOn() async throws {
