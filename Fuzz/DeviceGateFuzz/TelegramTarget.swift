@@ -39,7 +39,25 @@ enum AuditTarget {
         let witness = head.flatMap { AuditHead(witness: String(decoding: $0, as: UTF8.self)) }
         _ = try? AuditLog.verify(path: path, store: store, witness: witness)
         _ = try? AuditLog.read(path: path, since: FuzzFixtures.now, profile: "work")
-        // A fresh writer anchors on what is on disk (the last line, the sealed head) before it appends.
+        // A fresh writer anchors on what is on disk (the last line, the sealed head) before it
+        // appends. Each leaks two descriptors until the open finding in docs/security.md is
+        // fixed, so only the first 4,000 inputs of a process get one.
+        guard writers.next() else { return }
         _ = runBlocking { try? await AuditLog(path: path, store: store).record("fuzz", ["profile": .string("work")]) }
+    }
+
+    static let writers = Budget(4_000)
+}
+
+/// Counts down from a limit, from any thread.
+final class Budget: @unchecked Sendable {
+    private let lock = NSLock()
+    private var left: Int
+    init(_ limit: Int) { left = limit }
+    func next() -> Bool {
+        lock.withLock {
+            left -= 1
+            return left >= 0
+        }
     }
 }
