@@ -40,8 +40,8 @@ enum AuditTarget {
         _ = try? AuditLog.verify(path: path, store: store, witness: witness)
         _ = try? AuditLog.read(path: path, since: FuzzFixtures.now, profile: "work")
         // A fresh writer anchors on what is on disk (the last line, the sealed head) before it
-        // appends. Each leaks two descriptors until the open finding in docs/security.md is
-        // fixed, so only the first 4,000 inputs of a process get one.
+        // appends. Its descriptors are closed when it goes away (a leak this target found); the
+        // first 4,000 inputs of a process get one, which bounds the time each input costs.
         guard writers.next() else { return }
         _ = runBlocking { try? await AuditLog(path: path, store: store).record("fuzz", ["profile": .string("work")]) }
     }

@@ -73,4 +73,21 @@ import Testing
         }
         #expect(error.interval == Quirks.longestLifetime)
     }
+
+    /// audit: every AuditLog that went away kept its log and head descriptors open; after about
+    /// ten thousand writers the process had none left (and libdispatch crashed). `serve` makes a
+    /// writer per auto sign-in.
+    @Test func aWriterThatGoesAwayClosesItsFiles() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try TokenStore(directory: dir.file("store"), keyFile: nil)
+        func openFiles() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
+        try await AuditLog(path: dir.file("audit.jsonl"), store: store).record("warm-up", [:])
+        let before = openFiles()
+        for n in 0..<50 {
+            try await AuditLog(path: dir.file("audit.jsonl"), store: store).record("call", ["n": .int(n)])
+        }
+        #expect(openFiles() - before < 10, "descriptors leaked: \(openFiles() - before)")
+        #expect(try AuditLog.verify(path: dir.file("audit.jsonl"), store: store).isIntact)
+    }
 }

@@ -66,6 +66,13 @@ public actor AuditLog {
         self.onFailure = onFailure
     }
 
+    /// `serve` makes a writer per auto sign-in: each must give its two descriptors back, or a
+    /// long-running gateway runs out of them (found by the audit fuzz target).
+    deinit {
+        if fd >= 0 { close(fd) }
+        if headFD >= 0 { close(headFD) }
+    }
+
     /// Appends one record, returning once the batch it joined is written. Throws if it could
     /// not be written, or if the log was changed by anything but devicegate: callers that act on
     /// behalf of an agent must then refuse to act.
