@@ -141,7 +141,7 @@ import Testing
         let gw = try await GatewayHarness.start(
             allow: ["GET /users/*/profile", "GET /a/**", "GET /users/bob"], config: { $0.breakerDenials = 10_000 })
         defer { Task { await gw.stop() } }
-        var rng = RequestPathInvariant.SeededGenerator(state: 7)
+        var rng = SeededGenerator(state: 7)
         var accepted = 0
         for _ in 0..<300 {
             let path = "/work" + ["/a", "/users", "/users/bob", ""].randomElement(using: &rng)! + RequestPathInvariant.randomPath(&rng)
@@ -178,17 +178,6 @@ func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () 
 /// The random paths of the Kit's invariant test, and an independent reading of what the
 /// upstream received.
 enum RequestPathInvariant {
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let pieces = [
         "a", "users", "bob", "profile", ".", "..", "%2e", ";", ";x", "#", "%23", "%3F", "%2f", "%25", "%zz", "%c0%ae", "%20", "+", "*",
         ":", "@", "'", "(", "$", "&", "=", "[", "|", "%C3%A9", "%00",

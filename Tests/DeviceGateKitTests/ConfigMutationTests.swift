@@ -1,4 +1,5 @@
 import DeviceGateKit
+import DeviceGateTestSupport
 import Foundation
 import Testing
 
@@ -11,8 +12,6 @@ import Testing
 
     /// SplitMix64 (the request-path invariant test's): the same seed gives the same mutations
     /// on every run, so a failure can be replayed.
-    typealias SeededGenerator = RequestPathInvariantTests.SeededGenerator
-
     /// What TOML's grammar turns on: brackets, quotes, line ends, escapes, a NUL.
     static let fragments: [[UInt8]] = [
         "[", "]", "[[", "{", "}", "\"", "'", "\"\"\"", "'''", "=", ".", ",", "\n", "\r", "#", "\\", "\\u", "\0", "0x", "-", ":", " ",

@@ -1,4 +1,5 @@
 import DeviceGateKit
+import DeviceGateTestSupport
 import Foundation
 import Testing
 
@@ -41,17 +42,6 @@ import Testing
 /// the path it sends upstream, read back by an independent parser (Foundation's URL), has the
 /// very segments the rule was matched against.
 @Suite struct RequestPathInvariantTests {
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let pieces: [String] = [
         "a", "users", "bob", "profile", "admin", ".", "..", "%2e", "%2E%2e", ";", ";x=1", "#", "?", "%23", "%3F", "%3b", "%2f", "%5c",
         "\\", "%25", "%", "%zz", "%c0%ae", "%ef%bc%8e", "%e2%80%ae", " ", "%20", "+", "%2B", "~", "*", "**", "@", ":", "'", "(", ")",
