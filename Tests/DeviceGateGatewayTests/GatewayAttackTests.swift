@@ -91,7 +91,8 @@ import Testing
         #expect(answer.header("X-Echo-Authorization") == nil && answer.header("X-Token-Only") == nil)
         #expect(answer.header("Set-Cookie") == nil && answer.header("Set-Cookie2") == nil)
         #expect(answer.header("X-Fine") == "kept")
-        let response = try #require(try AuditLog.read(path: gw.auditPath).last { $0["event"] as? String == "response" })
+        let records = try await gw.auditRecords { $0.contains { $0["event"] as? String == "response" } }
+        let response = try #require(records.last { $0["event"] as? String == "response" })
         #expect(response["redacted"] as? Int == 3)
         #expect((response["dropped_headers"] as? String)?.contains("x-echo-authorization") == true)
     }

@@ -20,6 +20,7 @@ final class GatewayHarness: Sendable {
     let port: Int
     let auditPath: String
     private let task: Task<Void, any Error>
+    private let group: ServiceGroup
 
     static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(60)))
@@ -86,20 +87,20 @@ final class GatewayHarness: Sendable {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let services = try server.applications(logger: logger) { port in continuation.yield(port) }
-        let task = Task {
-            try await ServiceGroup(services: services, logger: logger).run()
-        }
+        let group = ServiceGroup(services: services, logger: logger)
+        let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         let port = try #require(await iterator.next())
         return GatewayHarness(
             idp: idp, upstream: upstream, dir: dir, store: store, port: port, auditPath: auditPath, alerts: alerts, registry: registry,
-            task: task)
+            group: group, task: task)
     }
 
     private init(
         idp: FakeIdentityProvider, upstream: LoopbackServer, dir: TemporaryDirectory, store: TokenStore, port: Int, auditPath: String,
-        alerts: NIOLockedValueBox<[String]>, registry: PrometheusCollectorRegistry, task: Task<Void, any Error>
+        alerts: NIOLockedValueBox<[String]>, registry: PrometheusCollectorRegistry, group: ServiceGroup, task: Task<Void, any Error>
     ) {
+        self.group = group
         self.registry = registry
         self.idp = idp
         self.upstream = upstream
@@ -141,18 +142,30 @@ final class GatewayHarness: Sendable {
             status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Data(buffer: collected))
     }
 
+    /// The audit records once `done` holds for them (waiting up to 2 s): a response is recorded
+    /// when its body has been relayed, which can be just after the client has read it.
+    func auditRecords(until done: ([[String: Any]]) -> Bool) async throws -> [[String: Any]] {
+        var records = try AuditLog.read(path: auditPath)
+        for _ in 0..<40 where !done(records) {
+            try await Task.sleep(for: .milliseconds(50))
+            records = try AuditLog.read(path: auditPath)
+        }
+        return records
+    }
+
     /// Bytes exactly as written, for request targets no HTTP client will send.
     func raw(_ text: String) async throws -> String { try await RawHTTP.exchange(port: port, text) }
 
-    /// Stops the gateway as a signal would, keeping its files, to see what shutdown wrote and sent.
+    /// Stops the gateway as a signal would (a graceful shutdown: in-flight requests finish),
+    /// keeping its files, to see what shutdown wrote and sent. Cancelling the task instead would
+    /// tear the server's channels down mid-flight, which is not how it is ever stopped.
     func stopServing() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 
     func stop() async {
-        task.cancel()
-        _ = try? await task.value
+        await stopServing()
         await idp.stop()
         await upstream.stop()
         dir.remove()
