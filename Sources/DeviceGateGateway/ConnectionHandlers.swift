@@ -50,8 +50,6 @@ final class ConnectionLimit: Sendable {
 
     init(maximum: Int) { self.maximum = maximum }
 
-    var current: Int { open.withLockedValue { $0 } }
-
     func enter() -> Bool {
         open.withLockedValue {
             guard $0 < maximum else { return false }

@@ -17,7 +17,6 @@ final class GatewayState: Sendable {
 
     let profiles: [String: Gate]
     let config: GatewayConfig
-    let dataDirectory: String
     let store: TokenStore
     let audit: AuditLog
     let limiter = RateLimiter()
@@ -52,7 +51,6 @@ final class GatewayState: Sendable {
         }
         self.profiles = gates
         self.config = config
-        self.dataDirectory = store.directory
         self.store = store
         self.audit = audit
         self.breaker = Breaker(config)

@@ -142,10 +142,6 @@ public struct RequestPath: Sendable, Equatable {
         try percentDecode(Array(bytes))
     }
 
-    static func percentDecode(_ s: String) throws(Rejection) -> String {
-        try percentDecode(Array(s.utf8))
-    }
-
     static func percentDecode(_ input: [UInt8]) throws(Rejection) -> String {
         guard input.contains(UInt8(ascii: "%")) else {
             guard let text = String(validating: input, as: UTF8.self) else { throw .badEncoding }
