@@ -62,7 +62,9 @@ public struct GatewayResponder: HTTPResponder {
                 response = try await state.upstream.send(admission, body: nil)
                 if response.status == .unauthorized { await state.trip(name, .upstreamRejection) }
             }
-            return state.relay(response, profile: name, audit: admission.audit, redactor: TokenRedactor(tokens: sent), started: started)
+            return state.relay(
+                response, profile: name, audit: admission.audit, redactor: TokenRedactor(variants: sent.map(state.tokenVariants.of)),
+                started: started)
         } catch let error as BrokerError {
             throw Denial(status: .unauthorized, error: "sign_in_required", profile: name, reason: "\(error)")
         } catch {

@@ -28,6 +28,7 @@ final class GatewayState: Sendable {
     let logger: Logger
     let hooks: GatewayHooks
     let metrics: GatewayMetrics
+    let tokenVariants = TokenRedactor.Variants()
     private let signInsRunning = NIOLockedValueBox<Set<String>>([])
 
     init(

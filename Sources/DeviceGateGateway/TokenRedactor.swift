@@ -1,5 +1,6 @@
 import DeviceGateKit
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Keeps the token the gateway injected out of what an upstream sends back.
 ///
@@ -20,18 +21,37 @@ struct TokenRedactor: Sendable {
     static let mask = UInt8(ascii: "*")
 
     init(tokens: [Secret]) {
-        var variants = Set<[UInt8]>()
-        for token in tokens {
-            let raw = token.reveal()
-            guard raw.utf8.count >= 8 else { continue }  // too short to search for meaningfully
-            variants.insert(Array(raw.utf8))
-            variants.insert(Array(raw.replacingOccurrences(of: "/", with: "\\/").utf8))
-            if let encoded = raw.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) {
-                variants.insert(Array(encoded.utf8))
-            }
-        }
-        needles = variants.sorted { $0.count > $1.count }
+        self.init(variants: tokens.map(Self.variants(of:)))
+    }
+
+    /// From variants already worked out (``Variants`` caches them per token, off the hot path).
+    init(variants: [[[UInt8]]]) {
+        needles = Set(variants.joined()).sorted { $0.count > $1.count }
         holdBack = max(0, (needles.first?.count ?? 1) - 1)
+    }
+
+    /// The forms a token takes when an upstream reflects it: raw, JSON-escaped, percent-encoded.
+    static func variants(of token: Secret) -> [[UInt8]] {
+        let raw = token.reveal()
+        guard raw.utf8.count >= 8 else { return [] }  // too short to search for meaningfully
+        var forms = [Array(raw.utf8), Array(raw.replacingOccurrences(of: "/", with: "\\/").utf8)]
+        if let encoded = raw.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) {
+            forms.append(Array(encoded.utf8))
+        }
+        return forms
+    }
+
+    /// The variants of the token in use, worked out once per token rather than once per
+    /// request: a token changes about hourly, a gateway answers thousands of calls meanwhile.
+    final class Variants: Sendable {
+        private let last = NIOLockedValueBox<(token: Secret, variants: [[UInt8]])?>(nil)
+
+        func of(_ token: Secret) -> [[UInt8]] {
+            if let cached = last.withLockedValue({ $0 }), cached.token == token { return cached.variants }
+            let variants = TokenRedactor.variants(of: token)
+            last.withLockedValue { $0 = (token, variants) }
+            return variants
+        }
     }
 
     var isEmpty: Bool { needles.isEmpty }
