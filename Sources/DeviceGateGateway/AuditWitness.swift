@@ -18,20 +18,19 @@ struct AuditWitness: Service {
     /// Seconds between heads; nil sends only at shutdown.
     let interval: Double?
     let time: any TimeSource
-    let alert: @Sendable (Profile, String) async -> Void
+    let alerter: any PersonAlerter
     let logger: Logger
     private let lastSent = NIOLockedValueBox<AuditHead?>(nil)
 
     init(
         audit: AuditLog, profiles: [Profile], interval: Double?, time: any TimeSource,
-        alert: @escaping @Sendable (Profile, String) async -> Void,
-        logger: Logger
+        alerter: any PersonAlerter, logger: Logger
     ) {
         self.audit = audit
         self.recipients = Self.recipients(profiles)
         self.interval = interval
         self.time = time
-        self.alert = alert
+        self.alerter = alerter
         self.logger = logger
     }
 
@@ -50,7 +49,7 @@ struct AuditWitness: Service {
         guard let head = try? await audit.head(), head.count > 0, lastSent.withLockedValue({ $0 }) != head else { return }
         lastSent.withLockedValue { $0 = head }
         logger.info("audit witness", metadata: ["head": "\(head)"])
-        for profile in recipients { await alert(profile, Self.message(head)) }
+        for profile in recipients { await alerter.alert(Self.message(head), about: profile) }
     }
 
     static func message(_ head: AuditHead) -> String {

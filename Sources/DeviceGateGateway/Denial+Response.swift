@@ -1,3 +1,4 @@
+import DeviceGateKit
 import Foundation
 import HTTPTypes
 import Hummingbird

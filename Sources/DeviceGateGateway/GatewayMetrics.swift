@@ -1,10 +1,11 @@
+import DeviceGateKit
 import NIOConcurrencyHelpers
 import Prometheus
 
 /// The gateway's Prometheus series, made on the registry the program hands in (no global
 /// metrics system is touched by the library), each handle once per label set and then reused:
 /// looking a series up per request would cost a registry lock and allocations on the hot path.
-final class GatewayMetrics: Sendable {
+final class GatewayMetrics: AccessMetrics {
     let registry: PrometheusCollectorRegistry
     private let counters = NIOLockedValueBox<[String: Counter]>([:])
     private let histograms = NIOLockedValueBox<[String: DurationHistogram]>([:])

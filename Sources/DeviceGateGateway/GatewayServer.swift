@@ -13,7 +13,13 @@ public struct GatewayServer: Sendable {
     public let config: GatewayConfig
     public let profiles: [Profile]
     public let store: TokenStore
-    public let hooks: GatewayHooks
+    /// Starts a sign-in for the person when a call finds none (`auto_login`).
+    public let signIns: any SignInStarter
+    /// Tells the person about breaker locks and a tampered audit log.
+    public let alerter: any PersonAlerter
+    /// For the identity providers (refresh, revocation).
+    public let transport: any HTTPTransport
+    public let time: any TimeSource
     public let auditPath: String
     /// Where `/metrics` reads from; the program owns it (and may bootstrap swift-metrics with it).
     public let registry: PrometheusCollectorRegistry
@@ -21,14 +27,18 @@ public struct GatewayServer: Sendable {
     public let witnessInterval: Double?
 
     public init(
-        config: GatewayConfig, profiles: [Profile], store: TokenStore, hooks: GatewayHooks, auditPath: String,
+        config: GatewayConfig, profiles: [Profile], store: TokenStore, signIns: any SignInStarter, alerter: any PersonAlerter,
+        transport: any HTTPTransport = AsyncHTTPTransport.shared, time: any TimeSource = SystemTimeSource(), auditPath: String,
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), witnessInterval: Double? = AuditSettings().witnessInterval
     ) {
+        self.signIns = signIns
+        self.alerter = alerter
+        self.transport = transport
+        self.time = time
         self.registry = registry
         self.config = config
         self.profiles = profiles
         self.store = store
-        self.hooks = hooks
         self.auditPath = auditPath
         self.witnessInterval = witnessInterval
     }
@@ -64,25 +74,24 @@ public struct GatewayServer: Sendable {
         // Everything that can refuse has run: only now is the upstream client made, which
         // must be shut down once it exists.
         let registry = self.registry
-        let hooks = self.hooks
+        let alerter = self.alerter
         let recipients = AuditWitness.recipients(served)
         // A log changed behind the writer's back stops the gateway (503 audit_unavailable): say so.
         let audit = AuditLog(path: auditPath, store: store) { reason in
             logger.critical("audit log tampered; refusing to forward", metadata: ["reason": "\(reason)"])
-            for profile in recipients { await hooks.alert(profile, "🚨 \(reason)") }
+            for profile in recipients { await alerter.alert("🚨 \(reason)", about: profile) }
         }
-        let witness = AuditWitness(
-            audit: audit, profiles: served, interval: witnessInterval, time: hooks.time, alert: hooks.alert, logger: logger)
-        let state = GatewayState(
-            profiles: served, config: config, store: store, audit: audit, hooks: hooks, transport: hooks.transport, time: hooks.time,
-            metrics: GatewayMetrics(registry: registry), logger: logger)
+        let witness = AuditWitness(audit: audit, profiles: served, interval: witnessInterval, time: time, alerter: alerter, logger: logger)
+        let keeper = Gatekeeper(
+            profiles: served, config: config, store: store, audit: audit, transport: transport, time: time, signIns: signIns,
+            alerter: alerter, metrics: GatewayMetrics(registry: registry), logger: logger)
         let main = Application(
-            responder: GatewayResponder(state: state),
+            responder: GatewayResponder(keeper: keeper),
             server: GuardedHTTP1Channel.builder(
                 idleTimeout: .seconds(config.idleTimeout), headerTimeout: .seconds(Int64(config.headerTimeout)),
                 connections: ConnectionLimit(maximum: config.maxConnections)),
             configuration: .init(address: address, serverName: "devicegate"),
-            services: [UpstreamShutdown(client: state.upstream)],
+            services: [UpstreamShutdown(keeper: keeper)],
             onServerRunning: { channel in
                 if let placement {
                     do { try placement.publish() } catch {
@@ -126,9 +135,9 @@ public struct GatewayServer: Sendable {
 
 /// Closes the upstream connection pool after the server stops.
 struct UpstreamShutdown: Service {
-    let client: UpstreamClient
+    let keeper: Gatekeeper
     func run() async throws {
         try? await gracefulShutdown()
-        try await client.shutdown()
+        try await keeper.shutdown()
     }
 }

@@ -1,3 +1,4 @@
+import DeviceGateKit
 import HTTPTypes
 import HummingbirdCore
 import Logging

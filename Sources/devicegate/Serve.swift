@@ -60,26 +60,14 @@ struct Serve: AsyncParsableCommand {
             let store = try workspace.store()
             var logger = Logger(label: "devicegate.gateway")
             logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-            let hooks = GatewayHooks(
-                transport: workspace.transport, time: workspace.time,
-                signIn: { profile in
-                    let notifiers = try Notifiers.make(profile.notifiers, showQR: false, workspace: workspace)
-                    _ = try await SignInService(
-                        profile: profile, store: store, transport: workspace.transport, time: workspace.time,
-                        notifiers: NotifierFanout(notifiers, auditingTo: workspace.auditLog(store: store), profile: profile.name),
-                        audit: workspace.auditLog(store: store), actor: AuditActor.gateway
-                    ).run()
-                },
-                alert: { profile, message in
-                    guard let notifiers = try? Notifiers.make(profile.notifiers, showQR: false, workspace: workspace) else { return }
-                    await NotifierFanout(notifiers).send(.warning(profile: profile.name, message: message))
-                })
             // One registry for the process: the gateway's own series, and anything that reports
             // through swift-metrics (bootstrapped here, once, by the program, not by a library).
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             let server = GatewayServer(
-                config: config, profiles: Array(workspace.config.profiles.values), store: store, hooks: hooks,
+                config: config, profiles: Array(workspace.config.profiles.values), store: store,
+                signIns: NotifierSignIn(workspace: workspace, store: store), alerter: NotifierAlerter(workspace: workspace),
+                transport: workspace.transport, time: workspace.time,
                 auditPath: workspace.auditLogPath, registry: registry, witnessInterval: workspace.config.audit.witnessInterval)
             let announcement =
                 "devicegate: gateway on \(config.socket ?? config.listen) for "

@@ -74,14 +74,13 @@ final class GatewayHarness: Sendable {
         config.listen = "127.0.0.1:0"
         config.adminListen = "127.0.0.1:0"
         tweak(&config)
-        let alerts = NIOLockedValueBox<[String]>([])
-        let hooks = GatewayHooks(
-            time: time ?? SystemTimeSource(),
-            signIn: { _ in throw CancellationError() }, alert: { _, message in alerts.withLockedValue { $0.append(message) } })
+        let alerts = RecordingAlerter()
         let auditPath = dir.file("audit.jsonl")
         let registry = PrometheusCollectorRegistry()
         let server = GatewayServer(
-            config: config, profiles: [profile], store: store, hooks: hooks, auditPath: auditPath, registry: registry,
+            config: config, profiles: [profile], store: store, signIns: DecliningSignIn(), alerter: alerts,
+            time: time ?? SystemTimeSource(),
+            auditPath: auditPath, registry: registry,
             witnessInterval: witnessInterval)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "test")
@@ -98,7 +97,7 @@ final class GatewayHarness: Sendable {
 
     private init(
         idp: FakeIdentityProvider, upstream: LoopbackServer, dir: TemporaryDirectory, store: TokenStore, port: Int, auditPath: String,
-        alerts: NIOLockedValueBox<[String]>, registry: PrometheusCollectorRegistry, group: ServiceGroup, task: Task<Void, any Error>
+        alerts: RecordingAlerter, registry: PrometheusCollectorRegistry, group: ServiceGroup, task: Task<Void, any Error>
     ) {
         self.group = group
         self.registry = registry
@@ -109,10 +108,10 @@ final class GatewayHarness: Sendable {
         self.port = port
         self.auditPath = auditPath
         self.task = task
-        self.alertsBox = alerts
+        self.alerts = alerts
     }
 
-    private let alertsBox: NIOLockedValueBox<[String]>
+    private let alerts: RecordingAlerter
     let registry: PrometheusCollectorRegistry
     /// The Prometheus text `/metrics` serves.
     var metricsText: String {
@@ -120,7 +119,7 @@ final class GatewayHarness: Sendable {
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
     }
-    var alertMessages: [String] { alertsBox.withLockedValue { $0 } }
+    var alertMessages: [String] { alerts.messages }
 
     struct Answer: Sendable {
         let status: Int

@@ -255,8 +255,9 @@ import Testing
         profile.gateway = GatewaySettings(upstream: URL(string: "https://api.github.com")!, readOnly: true)
         var config = GatewayConfig()
         config.listen = "0.0.0.0:0"  // as `serve --listen 0.0.0.0:8787` sets it, past the config loader
-        let hooks = GatewayHooks(signIn: { _ in }, alert: { _, _ in })
-        let server = GatewayServer(config: config, profiles: [profile], store: store, hooks: hooks, auditPath: dir.file("a.jsonl"))
+        let server = GatewayServer(
+            config: config, profiles: [profile], store: store, signIns: DecliningSignIn(), alerter: RecordingAlerter(),
+            auditPath: dir.file("a.jsonl"))
         #expect { _ = try server.applications(logger: .init(label: "t")) } throws: { "\($0)".contains("needs agent keys") }
     }
 }
@@ -270,7 +271,7 @@ import Testing
         config.socket = socket
         config.adminListen = "127.0.0.1:0"
         return GatewayServer(
-            config: config, profiles: [profile], store: store, hooks: GatewayHooks(signIn: { _ in }, alert: { _, _ in }),
+            config: config, profiles: [profile], store: store, signIns: DecliningSignIn(), alerter: RecordingAlerter(),
             auditPath: dir.file("a.jsonl"))
     }
 

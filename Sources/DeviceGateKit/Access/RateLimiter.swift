@@ -1,11 +1,13 @@
 import Foundation
 
 /// Requests per minute and per hour, per profile, over sliding windows.
-actor RateLimiter {
+public actor RateLimiter {
+    public init() {}
+
     private var history: [String: [Date]] = [:]
 
     /// nil when admitted (and counted); otherwise the seconds until a slot frees.
-    func admit(_ profile: String, perMinute: Int?, perHour: Int?, now: Date) -> Double? {
+    public func admit(_ profile: String, perMinute: Int?, perHour: Int?, now: Date) -> Double? {
         guard perMinute != nil || perHour != nil else { return nil }
         var times = history[profile, default: []]
         times.removeAll { now.timeIntervalSince($0) >= 3600 }

@@ -1,4 +1,3 @@
-import DeviceGateKit
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -6,17 +5,17 @@ import NIOConcurrencyHelpers
 /// once per request. A lock written by this process is seen at once; one written by another
 /// process (`devicegate` on the same store) within a second. While a profile is locked its file
 /// is read on every call, so an unlock takes effect at once.
-final class LockCache: Sendable {
+public final class LockCache: Sendable {
     private let directory: String
     private let time: any TimeSource
     private let entries = NIOLockedValueBox<[String: (checked: Date, lock: ProfileLock?)]>([:])
 
-    init(directory: String, time: any TimeSource) {
+    public init(directory: String, time: any TimeSource) {
         self.directory = directory
         self.time = time
     }
 
-    func lock(for profile: String) -> ProfileLock? {
+    public func lock(for profile: String) -> ProfileLock? {
         let now = time.now()
         if let entry = entries.withLockedValue({ $0[profile] }), entry.lock == nil {
             let age = now.timeIntervalSince(entry.checked)
@@ -28,7 +27,7 @@ final class LockCache: Sendable {
     }
 
     /// Writes a lock and makes it visible to this process at once.
-    func write(_ lock: ProfileLock) throws {
+    public func write(_ lock: ProfileLock) throws {
         entries.withLockedValue { $0[lock.profile] = (time.now(), lock) }
         try lock.write(in: directory)
     }

@@ -1,34 +1,38 @@
-import DeviceGateKit
 import Foundation
 import HTTPTypes
 
 /// A call the gateway has decided to forward: what to send, where, and with which token.
-struct Admission: Sendable {
-    let gate: GatewayState.Gate
-    let agent: String
-    let rule: PolicyRule
-    let method: HTTPRequest.Method
+public struct Admission: Sendable {
+    public let gate: Gatekeeper.Gate
+    /// The agent's name from its key ("local" when no keys are configured).
+    public let agent: String
+    public let rule: PolicyRule
+    public let method: HTTPRequest.Method
     /// The upstream URL, rebuilt from the checked path (never the agent's bytes).
-    let url: String
+    public let url: String
     /// The agent's headers that may cross, without its credentials and routing hints.
-    let headers: [(name: String, value: String)]
+    public let headers: [(name: String, value: String)]
     /// The announced body length, if any.
-    let length: Int?
-    let hasBody: Bool
+    public let length: Int?
+    public let hasBody: Bool
     var entry: StoredProfile
-    var audit: [String: AuditValue]
+    /// What the audit record of the call says so far.
+    public internal(set) var audit: [String: AuditValue]
 }
 
 /// The gateway's decision, without any server framework: a request head in, an ``Admission``
 /// or a ``Denial`` out. The steps run in a fixed order, each cheaper than the next and none
 /// revealing more than the caller may know: target form → agent key → profile → locked →
 /// rate limit → checked path → policy rule → size → token.
-struct AdmissionCore: Sendable {
-    let state: GatewayState
+public struct AdmissionCore: Sendable {
+    let keeper: Gatekeeper
+
+    public init(_ keeper: Gatekeeper) { self.keeper = keeper }
 
     /// - Parameter refusal: what the transport found wrong below HTTPTypes (a non-origin-form
     ///   target, unusable framing), if anything.
-    func admit(_ head: HTTPRequest, refusal: TransportRefusal?, audit: inout [String: AuditValue]) async throws(Denial) -> Admission {
+    public func admit(_ head: HTTPRequest, refusal: TransportRefusal?, audit: inout [String: AuditValue]) async throws(Denial) -> Admission
+    {
         // 1. Origin-form only, and framing that means one thing.
         if let refusal {
             var denial =
@@ -44,7 +48,7 @@ struct AdmissionCore: Sendable {
         }
 
         // 2. Who is calling, before anything about profiles is revealed.
-        let agent = try state.agent(for: head.headerFields)
+        let agent = try keeper.agent(for: head.headerFields)
         audit["agent"] = .string(agent)
 
         // 3. Which profile.
@@ -52,22 +56,22 @@ struct AdmissionCore: Sendable {
         // What is recorded of a path that was not accepted: never its query (it may carry
         // secrets), and not without bound.
         let pathOnly = String(target.prefix { $0 != "?" }.prefix(200))
-        guard let gate = state.profiles[name] else {
+        guard let gate = keeper.profiles[name] else {
             audit["path"] = .string(pathOnly)
             throw Denial(status: .notFound, error: "unknown_profile", profile: nil, reason: "no profile \"\(name)\" is served here")
         }
         audit["profile"] = .string(name)
 
         // 4. Locked by the breaker?
-        if let lock = state.locks.lock(for: name) {
+        if let lock = keeper.locks.lock(for: name) {
             throw Denial(
                 status: .init(code: 423, reasonPhrase: "Locked"), error: "locked", profile: name,
                 reason: "\(lock.reason); a person must run `devicegate unlock \(name)`")
         }
 
         // 5. Rate limits.
-        if let wait = await state.limiter.admit(
-            name, perMinute: gate.settings.requestsPerMinute, perHour: gate.settings.requestsPerHour, now: state.time.now())
+        if let wait = await keeper.limiter.admit(
+            name, perMinute: gate.settings.requestsPerMinute, perHour: gate.settings.requestsPerHour, now: keeper.time.now())
         {
             var denial = Denial(
                 status: .tooManyRequests, error: "rate_limited", profile: name, reason: "the profile's rate limit is reached")
@@ -79,7 +83,7 @@ struct AdmissionCore: Sendable {
         let checked: RequestTarget
         do { checked = try RequestTarget(target) } catch {
             audit["path"] = .string(String(pathOnly.dropFirst(1 + name.count)))
-            await state.trip(name, .denial)
+            await keeper.trip(name, .denial)
             throw Denial(status: .badRequest, error: "ambiguous_path", profile: name, reason: error.description)
         }
         let path = checked.path
@@ -88,7 +92,7 @@ struct AdmissionCore: Sendable {
         // 7. Policy.
         let method = head.method.rawValue
         guard let rule = gate.settings.rule(allowing: method, path) else {
-            await state.trip(name, .denial)
+            await keeper.trip(name, .denial)
             throw Denial(status: .forbidden, error: "forbidden", profile: name, reason: "no rule allows \(method) \(path.encoded)")
         }
         audit["rule"] = .string(rule.description)
@@ -96,10 +100,10 @@ struct AdmissionCore: Sendable {
         // 8. Size limit, when announced.
         let lengths = head.headerFields[values: .contentLength]
         let length = lengths.first.flatMap(Int.init)
-        if let length, length > state.config.maxRequestBytes {
+        if let length, length > keeper.config.maxRequestBytes {
             throw Denial(
                 status: .contentTooLarge, error: "too_large", profile: name,
-                reason: "the body exceeds \(state.config.maxRequestBytes) bytes")
+                reason: "the body exceeds \(keeper.config.maxRequestBytes) bytes")
         }
 
         // 9. A valid token, or a sign-in for the person.
@@ -107,7 +111,7 @@ struct AdmissionCore: Sendable {
         do {
             entry = try await gate.broker.validEntry()
         } catch {
-            let started = state.startSignInIfAllowed(gate)
+            let started = keeper.startSignInIfAllowed(gate)
             throw Denial(
                 status: .unauthorized, error: "sign_in_required", profile: name,
                 reason: "\(error)" + (started ? " A sign-in was started; the person has been sent the code. Retry in a minute." : ""))
@@ -129,14 +133,14 @@ struct AdmissionCore: Sendable {
 }
 
 /// What the connection handler saw wrong in a request before it became an HTTPTypes request.
-enum TransportRefusal: String, Sendable {
+public enum TransportRefusal: String, Sendable {
     case absoluteForm = "absolute-form"
     case asteriskForm = "asterisk-form"
     case transferEncoding = "transfer-encoding"
     case contentLength = "content-length"
     case overloaded = "overloaded"
 
-    var reason: String {
+    public var reason: String {
         switch self {
         case .absoluteForm, .asteriskForm: "only origin-form request targets (/PROFILE/path) are accepted"
         case .transferEncoding: "Transfer-Encoding other than a single `chunked` is refused (with or without Content-Length)"
@@ -146,5 +150,5 @@ enum TransportRefusal: String, Sendable {
     }
 
     /// The body's framing cannot be trusted: answer, then close.
-    var closesConnection: Bool { self == .transferEncoding || self == .contentLength || self == .overloaded }
+    public var closesConnection: Bool { self == .transferEncoding || self == .contentLength || self == .overloaded }
 }

@@ -1,8 +1,7 @@
-import DeviceGateKit
 import Foundation
 import Testing
 
-@testable import DeviceGateGateway
+@testable import DeviceGateKit
 
 @Suite struct TokenRedactorTests {
     let token = "eyJhbGciOi.J9-payload_with/slash+plus=="

@@ -1,4 +1,3 @@
-import DeviceGateKit
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -11,27 +10,27 @@ import NIOConcurrencyHelpers
 /// occurrence is overwritten with a same-length run of `*`, so `Content-Length` stays true.
 /// The body is scanned as a stream: the last `longest - 1` bytes of each chunk are held back
 /// until the next chunk arrives, so an occurrence split across chunks is caught too.
-struct TokenRedactor: Sendable {
+public struct TokenRedactor: Sendable {
     private let needles: [[UInt8]]
     private let holdBack: Int
     private var carry: [UInt8] = []
     /// Occurrences overwritten so far.
-    private(set) var redactions = 0
+    public private(set) var redactions = 0
 
     static let mask = UInt8(ascii: "*")
 
-    init(tokens: [Secret]) {
+    public init(tokens: [Secret]) {
         self.init(variants: tokens.map(Self.variants(of:)))
     }
 
     /// From variants already worked out (``Variants`` caches them per token, off the hot path).
-    init(variants: [[[UInt8]]]) {
+    public init(variants: [[[UInt8]]]) {
         needles = Set(variants.joined()).sorted { $0.count > $1.count }
         holdBack = max(0, (needles.first?.count ?? 1) - 1)
     }
 
     /// The forms a token takes when an upstream reflects it: raw, JSON-escaped, percent-encoded.
-    static func variants(of token: Secret) -> [[UInt8]] {
+    public static func variants(of token: Secret) -> [[UInt8]] {
         let raw = token.reveal()
         guard raw.utf8.count >= 8 else { return [] }  // too short to search for meaningfully
         var forms = [Array(raw.utf8), Array(raw.replacingOccurrences(of: "/", with: "\\/").utf8)]
@@ -43,10 +42,12 @@ struct TokenRedactor: Sendable {
 
     /// The variants of the token in use, worked out once per token rather than once per
     /// request: a token changes about hourly, a gateway answers thousands of calls meanwhile.
-    final class Variants: Sendable {
+    public final class Variants: Sendable {
+        public init() {}
+
         private let last = NIOLockedValueBox<(token: Secret, variants: [[UInt8]])?>(nil)
 
-        func of(_ token: Secret) -> [[UInt8]] {
+        public func of(_ token: Secret) -> [[UInt8]] {
             if let cached = last.withLockedValue({ $0 }), cached.token == token { return cached.variants }
             let variants = TokenRedactor.variants(of: token)
             last.withLockedValue { $0 = (token, variants) }
@@ -54,16 +55,16 @@ struct TokenRedactor: Sendable {
         }
     }
 
-    var isEmpty: Bool { needles.isEmpty }
+    public var isEmpty: Bool { needles.isEmpty }
 
     /// Whether a header value carries a token.
-    func contains(_ value: String) -> Bool {
+    public func contains(_ value: String) -> Bool {
         let bytes = Array(value.utf8)
         return needles.contains { Self.firstMatch(of: $0, in: bytes, from: 0) != nil }
     }
 
     /// Feeds one chunk; returns the bytes that are safe to send now.
-    mutating func feed(_ chunk: some Collection<UInt8>) -> [UInt8] {
+    public mutating func feed(_ chunk: some Collection<UInt8>) -> [UInt8] {
         guard !needles.isEmpty else { return Array(chunk) }
         var buffer = carry
         buffer.append(contentsOf: chunk)
@@ -75,7 +76,7 @@ struct TokenRedactor: Sendable {
     }
 
     /// The bytes still held back, at the end of the body.
-    mutating func finish() -> [UInt8] {
+    public mutating func finish() -> [UInt8] {
         defer { carry = [] }
         return carry
     }

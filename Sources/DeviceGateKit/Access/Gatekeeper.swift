@@ -1,39 +1,51 @@
-import DeviceGateKit
 import Foundation
 import HTTPTypes
 import Logging
 import NIOConcurrencyHelpers
 
-/// What the request path shares: one broker per profile (so concurrent requests share one
-/// refresh), the audit log, limits, breaker, upstream client and metrics.
-final class GatewayState: Sendable {
-    struct Gate: Sendable {
-        let profile: Profile
-        let settings: GatewaySettings
-        let broker: TokenBroker
+/// What every door's decision shares: one broker per served profile (so concurrent calls share
+/// one refresh), the audit log, limits, the breaker and its locks, the agent keys, the upstream
+/// client and the counters.
+///
+/// Doors (the HTTP gateway, the MCP server) hold one and call ``call(_:refusal:body:)``; none of
+/// them decides anything itself. It owns an upstream connection pool: call ``shutdown()`` once
+/// the last call has finished.
+public final class Gatekeeper: Sendable {
+    /// A served profile: its settings, its broker and where its calls go.
+    public struct Gate: Sendable {
+        public let profile: Profile
+        public let settings: GatewaySettings
+        public let broker: TokenBroker
         /// The upstream URL without a trailing slash; the agent's path is appended.
-        let upstreamBase: String
+        public let upstreamBase: String
     }
 
-    let profiles: [String: Gate]
-    let config: GatewayConfig
-    let store: TokenStore
-    let audit: AuditLog
+    public let profiles: [String: Gate]
+    public let config: GatewayConfig
+    public let store: TokenStore
+    public let audit: AuditLog
     let limiter = RateLimiter()
     let breaker: Breaker
-    let locks: LockCache
-    let time: any TimeSource
+    public let locks: LockCache
+    public let time: any TimeSource
     let agents: AgentKeys
     let upstream: UpstreamClient
+    let transport: any HTTPTransport
+    let signIns: any SignInStarter
+    let alerter: any PersonAlerter
+    let metrics: any AccessMetrics
     let logger: Logger
-    let hooks: GatewayHooks
-    let metrics: GatewayMetrics
     let tokenVariants = TokenRedactor.Variants()
     private let signInsRunning = NIOLockedValueBox<Set<String>>([])
 
-    init(
-        profiles: [Profile], config: GatewayConfig, store: TokenStore, audit: AuditLog, hooks: GatewayHooks, transport: any HTTPTransport,
-        time: any TimeSource, metrics: GatewayMetrics, logger: Logger
+    /// - Parameters:
+    ///   - profiles: every configured profile; those without an `upstream` are not served.
+    ///   - transport: for the identity providers (refresh, revocation), not for upstream calls.
+    ///   - time: the clock of the rate limits, the breaker window, the lock cache and the broker.
+    public init(
+        profiles: [Profile], config: GatewayConfig, store: TokenStore, audit: AuditLog, transport: any HTTPTransport,
+        time: any TimeSource, signIns: any SignInStarter, alerter: any PersonAlerter, metrics: any AccessMetrics = NoAccessMetrics(),
+        logger: Logger
     ) {
         var gates: [String: Gate] = [:]
         for profile in profiles {
@@ -59,10 +71,15 @@ final class GatewayState: Sendable {
         self.time = time
         self.agents = AgentKeys(config.agents)
         self.upstream = UpstreamClient(config: config)
-        self.logger = logger
-        self.hooks = hooks
+        self.transport = transport
+        self.signIns = signIns
+        self.alerter = alerter
         self.metrics = metrics
+        self.logger = logger
     }
+
+    /// Closes the upstream connection pool. Call it once, after the last call finished.
+    public func shutdown() async throws { try await upstream.shutdown() }
 
     /// The calling agent: named by its key when keys are configured, else "local".
     func agent(for headers: HTTPFields) throws(Denial) -> String {
@@ -88,7 +105,7 @@ final class GatewayState: Sendable {
             defer { _ = signInsRunning.withLockedValue { $0.remove(name) } }
             try? await audit.record("sign_in_started", ["profile": .string(name), "by": .string("gateway")])
             do {
-                try await hooks.signIn(gate.profile)
+                try await signIns.signIn(gate.profile)
                 await gate.broker.forget()
                 try? await audit.record("signed_in", ["profile": .string(name)])
             } catch {
@@ -110,43 +127,15 @@ final class GatewayState: Sendable {
             logger.critical("could not write the lock file", metadata: ["profile": "\(profile)", "error": "\(error)"])
         }
         await gate.broker.forget()
-        let report = try? await LogoutService(profile: gate.profile, store: store, transport: hooks.transport, time: hooks.time).run(
-            revoke: true)
+        let report = try? await LogoutService(profile: gate.profile, store: store, transport: transport, time: time).run(revoke: true)
         let revoked = report?.revocations.filter(\.revoked).map(\.token) ?? []
         await audit.recordOrWarn(
             "breaker_tripped",
             ["profile": .string(profile), "reason": .string(reason), "revoked": .string(revoked.joined(separator: ", "))])
         metrics.breakerTripped(profile: profile)
         logger.warning("breaker tripped; profile locked", metadata: ["profile": "\(profile)", "reason": "\(reason)"])
-        await hooks.alert(
-            gate.profile, "🔒 \(profile) was locked: \(reason). Its tokens were revoked. Run `devicegate unlock \(profile)` when it is safe."
-        )
-    }
-
-    func count(profile: String?, outcome: String, status: Int) {
-        metrics.countRequest(profile: profile, outcome: outcome, status: status)
-    }
-
-    func observe(profile: String, duration: Duration, bytes: Int) {
-        metrics.observe(profile: profile, duration: duration, bytes: bytes)
-    }
-}
-
-/// What the gateway needs from the program around it: how to run a sign-in with the profile's
-/// notifiers, and how to alert the person. The CLI supplies both.
-public struct GatewayHooks: Sendable {
-    public let signIn: @Sendable (Profile) async throws -> Void
-    public let alert: @Sendable (Profile, String) async -> Void
-    public let transport: any HTTPTransport
-    public let time: any TimeSource
-
-    public init(
-        transport: any HTTPTransport = AsyncHTTPTransport.shared, time: any TimeSource = SystemTimeSource(),
-        signIn: @escaping @Sendable (Profile) async throws -> Void, alert: @escaping @Sendable (Profile, String) async -> Void
-    ) {
-        self.signIn = signIn
-        self.alert = alert
-        self.transport = transport
-        self.time = time
+        await alerter.alert(
+            "🔒 \(profile) was locked: \(reason). Its tokens were revoked. Run `devicegate unlock \(profile)` when it is safe.",
+            about: gate.profile)
     }
 }

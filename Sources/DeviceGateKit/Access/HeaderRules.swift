@@ -3,14 +3,14 @@ import HTTPTypes
 
 /// Which headers cross the gateway (RFC 9110 §7.6.1 hop-by-hop rules, plus credentials, and
 /// the hints some upstreams use to rewrite the method or path the policy checked).
-enum HeaderRules {
+public enum HeaderRules {
     /// Never forwarded in either direction.
-    static let hopByHop: Set<String> = [
+    public static let hopByHop: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
     ]
 
     /// The agent's own credentials and routing hints: the gateway decides these.
-    static let fromAgent: Set<String> = [
+    public static let fromAgent: Set<String> = [
         "host", "authorization", "cookie", "proxy-authorization", "proxy-authenticate", "content-length", "forwarded",
         "x-real-ip", "x-client-ip", "true-client-ip", "client-ip", "cf-connecting-ip", "via",
         // Method and URL overrides: upstreams that honour them would run another method or
@@ -22,14 +22,14 @@ enum HeaderRules {
     ]
 
     /// Whole families of routing hints from the agent.
-    static let fromAgentPrefixes = ["proxy-", "x-forwarded-", "x-original-", "x-rewrite-", "x-envoy-"]
+    public static let fromAgentPrefixes = ["proxy-", "x-forwarded-", "x-original-", "x-rewrite-", "x-envoy-"]
 
     /// What an upstream may not hand to the agent: cookies are the upstream's session with the
     /// gateway's credentials, not the agent's.
-    static let fromUpstream: Set<String> = ["set-cookie", "set-cookie2"]
+    public static let fromUpstream: Set<String> = ["set-cookie", "set-cookie2"]
 
     /// Headers named in `Connection` are hop-by-hop too.
-    static func connectionListed(_ values: [String]) -> Set<String> {
+    public static func connectionListed(_ values: [String]) -> Set<String> {
         var names = Set<String>()
         for value in values {
             for name in value.split(separator: ",") { names.insert(name.trimmingCharacters(in: .whitespaces).lowercased()) }
@@ -37,9 +37,9 @@ enum HeaderRules {
         return names
     }
 
-    static func connectionListed(_ fields: HTTPFields) -> Set<String> { connectionListed(fields[values: .connection]) }
+    public static func connectionListed(_ fields: HTTPFields) -> Set<String> { connectionListed(fields[values: .connection]) }
 
-    static func forwardable(_ name: String, listed: Set<String>, fromAgent: Bool) -> Bool {
+    public static func forwardable(_ name: String, listed: Set<String>, fromAgent: Bool) -> Bool {
         let lower = name.lowercased()
         if hopByHop.contains(lower) || listed.contains(lower) { return false }
         if fromAgent {

@@ -1,4 +1,3 @@
-import DeviceGateKit
 import Foundation
 
 /// Counts failures per profile over the last minute and says when one must be locked.
@@ -6,8 +5,8 @@ import Foundation
 /// Failed sign-ins, policy denials and upstream 401s that a refresh did not cure are the signs
 /// of an agent gone astray or a stolen grant; past a threshold the gateway locks the profile,
 /// revokes its tokens and tells the person.
-actor Breaker {
-    enum Signal: String, Sendable {
+public actor Breaker {
+    public enum Signal: String, Sendable {
         case failedSignIn = "failed sign-ins"
         case denial = "policy denials"
         case upstreamRejection = "upstream rejections after a refresh"
@@ -16,7 +15,7 @@ actor Breaker {
     private let thresholds: [Signal: Int]
     private var events: [String: [(Signal, Date)]] = [:]
 
-    init(_ config: GatewayConfig) {
+    public init(_ config: GatewayConfig) {
         thresholds = [
             .failedSignIn: config.breakerFailedSignIns, .denial: config.breakerDenials,
             .upstreamRejection: config.breakerUpstreamRejections,
@@ -24,7 +23,7 @@ actor Breaker {
     }
 
     /// Records one event; returns the reason to lock when a threshold is exceeded.
-    func record(_ signal: Signal, profile: String, now: Date) -> String? {
+    public func record(_ signal: Signal, profile: String, now: Date) -> String? {
         var list = events[profile, default: []].filter { now.timeIntervalSince($0.1) < 60 }
         list.append((signal, now))
         events[profile] = list

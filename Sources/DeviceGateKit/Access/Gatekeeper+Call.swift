@@ -1,0 +1,31 @@
+import HTTPTypes
+import NIOCore
+
+extension Gatekeeper {
+    /// One call through the gate, whichever door it came in by: the ``AdmissionCore`` decides,
+    /// a refusal is recorded and counted, an admitted call is forwarded.
+    ///
+    /// - Parameters:
+    ///   - head: the request as the door parsed it; `path` is the origin-form target
+    ///     `/PROFILE/path?query`.
+    ///   - refusal: what the door found wrong below HTTP semantics (framing, target form).
+    ///   - body: the agent's body, streamed; limited to `max_request_bytes` here.
+    /// - Throws: the ``Denial`` to render, already recorded and counted.
+    public func call<Body>(_ head: HTTPRequest, refusal: TransportRefusal? = nil, body: Body?) async throws(Denial) -> ForwardedResponse
+    where Body: AsyncSequence & Sendable, Body.Element == ByteBuffer {
+        let started = ContinuousClock.now
+        var audit: [String: AuditValue] = ["method": .string(head.method.rawValue)]
+        do {
+            let admission = try await AdmissionCore(self).admit(head, refusal: refusal, audit: &audit)
+            return try await Forwarder(keeper: self).forward(admission, body: body, started: started)
+        } catch {
+            if error.audited {
+                audit["status"] = .int(Int(error.status.code))
+                audit["reason"] = .string(error.reason)
+                try? await self.audit.record("denied", audit)
+            }
+            metrics.countRequest(profile: error.profile, outcome: error.error, status: Int(error.status.code))
+            throw error
+        }
+    }
+}
