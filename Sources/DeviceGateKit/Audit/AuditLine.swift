@@ -73,6 +73,12 @@ enum AuditLine {
 
     static func appendString(_ value: String, to out: inout String) {
         out += "\""
+        // Most values (paths, names, rules) need no escaping: append them whole.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) {
+            out += value
+            out += "\""
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
