@@ -68,12 +68,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The Model Context Protocol door (stdio and the gateway's /mcp): JSON-RPC written here
+        // rather than with modelcontextprotocol/swift-sdk 0.12.1, which stops at the 2025-11-25
+        // handshake revision (docs/ARCHITECTURE.md). Depends on the Kit only.
+        .target(
+            name: "DeviceGateMCP",
+            dependencies: ["DeviceGateKit"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "devicegate",
             dependencies: [
                 "DeviceGateKit",
                 "DeviceGateTelegram",
                 "DeviceGateGateway",
+                "DeviceGateMCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -30,7 +30,7 @@ struct DeviceGate: AsyncParsableCommand {
         version: DeviceGateVersion.current,
         subcommands: [
             Login.self, Token.self, Exec.self, Status.self, Logout.self, Bot.self, Doctor.self, Providers.self, Serve.self, Unlock.self,
-            Audit.self, AgentKey.self, Skill.self,
+            Audit.self, AgentKey.self, Skill.self, MCP.self,
         ]
     )
 

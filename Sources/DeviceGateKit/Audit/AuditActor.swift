@@ -22,6 +22,12 @@ public enum AuditActor {
         return fields
     }
 
+    /// An agent calling through the MCP server: the agent (its key's name over HTTP, `local` on
+    /// stdio) and the door (`mcp-stdio`, `mcp-http`).
+    public static func mcp(agent: String, door: String) -> [String: AuditValue] {
+        ["by": .string("mcp"), "agent": .string(agent), "door": .string(door)]
+    }
+
     /// The gateway acting on its own (auto sign-in, refresh, breaker).
     public static let gateway: [String: AuditValue] = ["by": .string("gateway")]
 }

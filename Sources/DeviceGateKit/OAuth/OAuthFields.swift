@@ -56,33 +56,14 @@ public struct OAuthFields: Sendable, CustomStringConvertible {
     public var description: String { "OAuthFields(\(values.keys.sorted().joined(separator: ", ")))" }
 }
 
-/// Any JSON value, decoded without Foundation's `Any` (whose booleans are numbers on Linux).
-enum JSONValue: Decodable {
-    case string(String), number(Double), bool(Bool), list([JSONValue]), object([String: JSONValue]), null
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let b = try? container.decode(Bool.self) {
-            self = .bool(b)
-        } else if let n = try? container.decode(Double.self) {
-            self = .number(n)
-        } else if let s = try? container.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? container.decode([JSONValue].self) {
-            self = .list(a)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
+extension JSONValue {
     var fieldValue: OAuthFields.Value {
         switch self {
         case .string(let s): .string(s)
-        case .number(let n): .number(n)
+        case .int(let n): .number(Double(n))
+        case .double(let n): .number(n)
         case .bool(let b): .bool(b)
-        case .list(let items): .list(items.map(\.fieldValue))
+        case .array(let items): .list(items.map(\.fieldValue))
         case .object: .object
         case .null: .null
         }

@@ -137,7 +137,7 @@ public struct SkillWriter: Sendable {
         let example = names[0]
         let bins = options.container == nil ? ["devicegate"] : ["docker"]
         let description =
-            "Sign the person in to \(Self.list(profiles.map { "\($0.name) (\($0.provider.kind.displayName))" })) with devicegate: "
+            "Sign the person in to \(PolicyWords.list(profiles.map { "\($0.name) (\($0.provider.kind.displayName))" })) with devicegate: "
             + "the code goes to their Telegram and they approve on their own device. "
             + "Use when: the user says /auth, authenticate, sign in or log in, or a devicegate gateway call answered 401 sign_in_required. "
             + "NOT for: calling APIs (use the devicegate-…-api skills), signing out, or anything that needs a password or token from the user."
@@ -165,7 +165,7 @@ public struct SkillWriter: Sendable {
             "",
             names.count == 1
                 ? "Use `\(example)` unless the user names another profile."
-                : "Use the profile the user names; if they name none and it is unclear, ask which of \(Self.list(names.map { "`\($0)`" })).",
+                : "Use the profile the user names; if they name none and it is unclear, ask which of \(PolicyWords.list(names.map { "`\($0)`" })).",
             "",
             "## Start the sign-in", "",
             "```bash",
@@ -259,8 +259,7 @@ public struct SkillWriter: Sendable {
         let auth = keyed ? "-H \"Authorization: Bearer $\(key)\" " : ""
         let curl = "curl -sS --connect-timeout 5 --max-time 60 \(curlOptions)\(auth)"
 
-        var ruleSummary = Self.list(rules)
-        if ruleSummary.count > 400 { ruleSummary = String(ruleSummary.prefix(400)) + " …" }
+        let ruleSummary = PolicyWords.rules(settings)
         let description =
             "Call \(Self.host(settings.upstream)) (\(profile.provider.kind.displayName) profile \(profile.name)) through the devicegate gateway, "
             + "which adds the person's token. Use when: the user wants data or an action this API offers within the allowed calls: "
@@ -362,14 +361,5 @@ public struct SkillWriter: Sendable {
             }
         }
         return out + "\""
-    }
-
-    static func list(_ items: [String]) -> String {
-        switch items.count {
-        case 0: ""
-        case 1: items[0]
-        case 2: "\(items[0]) and \(items[1])"
-        default: items.dropLast().joined(separator: ", ") + " and " + items.last!
-        }
     }
 }

@@ -1,0 +1,157 @@
+import DeviceGateKit
+import DeviceGateTestSupport
+import Foundation
+import Testing
+
+/// `devicegate mcp` on stdio, driven by the official Python MCP SDK, signing in at the local
+/// Glewlwyd.
+@Suite(.serialized) struct MCPStdioTests {
+    static func config(_ idp: LocalIdP, upstream: URL) -> String {
+        """
+        [profiles.work]
+        provider = "oidc"
+        issuer = "\(idp.issuer)"
+        client_id = "\(idp.publicClient)"
+        scopes = ["openid", "profile", "email", "mail.read"]
+        notify = ["console"]
+        upstream = "\(upstream.absoluteString)/api"
+        allow = ["GET /me", "GET /big", "POST /notes"]
+
+        [profiles.other]
+        provider = "oidc"
+        issuer = "\(idp.issuer)"
+        client_id = "\(idp.publicClient)"
+        scopes = ["openid"]
+        """
+    }
+
+    @Test func signInThroughTheToolsWithTheModernRevision() async throws {
+        let idp = try LocalIdP.load()
+        let upstream = try await LoopbackServer.start { _ in .json(200, ["ok": true]) }
+        defer { Task { await upstream.stop() } }
+        let sandbox = Sandbox(idp: idp, config: Self.config(idp, upstream: upstream.baseURL))
+        defer { sandbox.remove() }
+        let driver = try MCPDriver(["stdio", "--", Sandbox.binary, "mcp"], environment: sandbox.environment)
+
+        let hello = try driver.connected()
+        #expect(hello["protocol_version"] as? String == "2026-07-28")
+        #expect(hello["server"] as? String == "devicegate")
+
+        let tools = try driver.send(["op": "list_tools"])["tools"] as? [[String: Any]] ?? []
+        #expect(tools.compactMap { $0["name"] as? String }.sorted() == ["list_profiles", "sign_in", "sign_in_status"])
+
+        let before = try driver.call("list_profiles").structured["profiles"] as? [[String: Any]] ?? []
+        #expect(before.map { $0["profile"] as? String } == ["other", "work"])
+        #expect(before.last?["signed_in"] as? Bool == false)
+        #expect(before.last?["allow"] as? [String] == ["GET /me", "GET /big", "POST /notes"])
+
+        let started = try driver.call("sign_in", ["profile": "work"])
+        #expect(!started.isError)
+        #expect(started.structured["state"] as? String == "pending")
+        let code = try #require(started.structured["user_code"] as? String)
+        #expect((started.structured["verification_uri"] as? String)?.hasPrefix(idp.values["DEVICEGATE_IDP_URL"]!) == true)
+
+        let again = try driver.call("sign_in", ["profile": "work"])
+        #expect(again.structured["already_running"] as? Bool == true)
+        #expect(again.structured["user_code"] as? String == code)
+
+        try idp.approve(code)
+        var status = try driver.call("sign_in_status", ["profile": "work"])
+        for _ in 0..<60 where status.structured["state"] as? String == "pending" {
+            try await Task.sleep(for: .milliseconds(500))
+            status = try driver.call("sign_in_status", ["profile": "work"])
+        }
+        #expect(status.structured["state"] as? String == "signed_in")
+        #expect(status.text.contains("signed in as"))
+
+        let after = try driver.call("list_profiles").structured["profiles"] as? [[String: Any]] ?? []
+        #expect(after.last?["signed_in"] as? Bool == true)
+
+        let stderr = driver.finish()
+        let entry = try #require(try sandbox.store().load("work"))
+        for secret in [entry.tokens.accessToken.reveal(), entry.tokens.refreshToken?.reveal()].compactMap({ $0 }) {
+            #expect(!driver.transcript.contains(secret))
+            #expect(!stderr.contains(secret))
+        }
+        let audit = try String(contentsOfFile: sandbox.dir.file("data/audit.jsonl"), encoding: .utf8)
+        #expect(audit.contains(#""by":"mcp""#) && audit.contains(#""door":"mcp-stdio""#))
+    }
+
+    @Test func bothErasAndTheirErrors() async throws {
+        let idp = try LocalIdP.load()
+        let sandbox = Sandbox(idp: idp, config: Self.config(idp, upstream: URL(string: "http://127.0.0.1:9")!))
+        defer { sandbox.remove() }
+        for mode in ["legacy", "auto"] {
+            let driver = try MCPDriver(["stdio", "--mode", mode, "--", Sandbox.binary, "mcp"], environment: sandbox.environment)
+            #expect(try driver.connected()["protocol_version"] as? String == (mode == "legacy" ? "2025-11-25" : "2026-07-28"))
+            // An unknown tool is a protocol error, and the session goes on.
+            let unknown = try driver.call("delete_everything")
+            #expect((unknown["rpc_error"] as? [String: Any])?["code"] as? Int == -32602)
+            // A wrong argument is a tool error the model can read and correct.
+            let wrong = try driver.call("sign_in_status", ["profile": "nobody"])
+            #expect(wrong.isError && wrong.text.contains("no profile \"nobody\""))
+            let extra = try driver.call("list_profiles", ["verbose": true])
+            #expect(extra.isError && extra.text.contains("unknown argument `verbose`"))
+            let status = try driver.call("sign_in_status", ["profile": "work"])
+            #expect(status.structured["state"] as? String == "not_signed_in")
+            if mode == "legacy" { #expect(try driver.send(["op": "ping"])["ok"] as? Bool == true) }
+            driver.finish()
+        }
+    }
+
+    @Test func narrowedToNamedProfiles() async throws {
+        let idp = try LocalIdP.load()
+        let sandbox = Sandbox(idp: idp, config: Self.config(idp, upstream: URL(string: "http://127.0.0.1:9")!))
+        defer { sandbox.remove() }
+        let driver = try MCPDriver(["stdio", "--", Sandbox.binary, "mcp", "--profile", "other"], environment: sandbox.environment)
+        _ = try driver.connected()
+        let profiles = try driver.call("list_profiles").structured["profiles"] as? [[String: Any]] ?? []
+        #expect(profiles.map { $0["profile"] as? String } == ["other"])
+        #expect(try driver.call("sign_in", ["profile": "work"]).isError)
+        driver.finish()
+        #expect(try sandbox.run("mcp", "--profile", "nope").status == 78)
+    }
+
+    /// Bytes no SDK would send, written straight to the server: each is answered with the right
+    /// JSON-RPC error and the server keeps serving.
+    @Test func malformedMessagesAreAnsweredAndServingGoesOn() async throws {
+        let idp = try LocalIdP.load()
+        let sandbox = Sandbox(idp: idp, config: Self.config(idp, upstream: URL(string: "http://127.0.0.1:9")!))
+        defer { sandbox.remove() }
+        let meta = #""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#
+        let lines = [
+            "this is not json",
+            #"{"jsonrpc":"2.0","id":1"#,
+            #"[{"jsonrpc":"2.0","id":2,"method":"tools/list"}]"#,
+            #"{"jsonrpc":"1.0","id":3,"method":"tools/list"}"#,
+            #"{"jsonrpc":"2.0","id":{"x":1},"method":"tools/list"}"#,
+            #"{"jsonrpc":"2.0","id":5,"method":"tools/list","params":[1]}"#,
+            #"{"jsonrpc":"2.0","id":6,"method":"resources/list","params":{\#(meta)}}"#,
+            #"{"jsonrpc":"2.0","id":7,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2031-01-01","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
+            #"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":42,\#(meta)}}"#,
+            #"{"jsonrpc":"2.0","method":"notifications/whatever"}"#,
+            #"{"jsonrpc":"2.0","id":"last","method":"tools/list","params":{\#(meta)}}"#,
+        ]
+        let result = try ProcessResult.run(
+            Sandbox.binary, ["mcp"], environment: sandbox.environment, stdin: lines.joined(separator: "\n") + "\n")
+        #expect(result.status == 0)
+        let answers = result.stdout.split(separator: "\n").compactMap { Sandbox.json(String($0)) }
+        func code(_ id: Any?) -> Int? {
+            let answer = answers.first { "\($0["id"] ?? NSNull())" == "\(id ?? NSNull())" && $0["error"] != nil }
+            return (answer?["error"] as? [String: Any])?["code"] as? Int
+        }
+        let nullIDCodes = answers.filter { $0["id"] is NSNull }.compactMap { ($0["error"] as? [String: Any])?["code"] as? Int }
+        #expect(nullIDCodes.sorted() == [-32700, -32700, -32600, -32600])  // text, cut object, batch, object id
+        #expect(code(3) == -32600)
+        #expect(code(5) == -32602)
+        #expect(code(6) == -32601)
+        #expect(code(7) == -32022)
+        #expect(code(8) == -32602)
+        // The notification got no answer; the last request was served.
+        #expect(answers.count == 10)
+        let last = try #require(answers.last)
+        #expect(last["id"] as? String == "last")
+        #expect(((last["result"] as? [String: Any])?["tools"] as? [Any])?.count == 3)
+        #expect(result.stderr.contains("MCP server on stdio"))
+    }
+}
