@@ -73,7 +73,11 @@ let package = Package(
         // handshake revision (docs/ARCHITECTURE.md). Depends on the Kit only.
         .target(
             name: "DeviceGateMCP",
-            dependencies: ["DeviceGateKit"],
+            dependencies: [
+                "DeviceGateKit",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -25,12 +25,17 @@ public struct GatewayServer: Sendable {
     public let registry: PrometheusCollectorRegistry
     /// Seconds between audit heads sent to the notifiers (`[audit] witness_interval`); nil: only at shutdown.
     public let witnessInterval: Double?
+    /// Other protocols to serve on the agent listener (the MCP server's `/mcp`), made once the
+    /// ``Gatekeeper`` exists so that their calls meet the same decision.
+    public let endpoints: @Sendable (Gatekeeper) -> [any GatewayEndpoint]
 
     public init(
         config: GatewayConfig, profiles: [Profile], store: TokenStore, signIns: any SignInStarter, alerter: any PersonAlerter,
         transport: any HTTPTransport = AsyncHTTPTransport.shared, time: any TimeSource = SystemTimeSource(), auditPath: String,
-        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), witnessInterval: Double? = AuditSettings().witnessInterval
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), witnessInterval: Double? = AuditSettings().witnessInterval,
+        endpoints: @escaping @Sendable (Gatekeeper) -> [any GatewayEndpoint] = { _ in [] }
     ) {
+        self.endpoints = endpoints
         self.signIns = signIns
         self.alerter = alerter
         self.transport = transport
@@ -85,8 +90,9 @@ public struct GatewayServer: Sendable {
         let keeper = Gatekeeper(
             profiles: served, config: config, store: store, audit: audit, transport: transport, time: time, signIns: signIns,
             alerter: alerter, metrics: GatewayMetrics(registry: registry), logger: logger)
+        let mounted = endpoints(keeper)
         let main = Application(
-            responder: GatewayResponder(keeper: keeper),
+            responder: GatewayResponder(keeper: keeper, endpoints: mounted),
             server: GuardedHTTP1Channel.builder(
                 idleTimeout: .seconds(config.idleTimeout), headerTimeout: .seconds(Int64(config.headerTimeout)),
                 connections: ConnectionLimit(maximum: config.maxConnections)),

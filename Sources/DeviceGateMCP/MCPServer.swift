@@ -24,10 +24,14 @@ public struct MCPServer: Sendable {
         public let agent: String
         /// Which door the call came through (`mcp-stdio`, `mcp-http`), for the audit log.
         public let door: String
+        /// The agent key the caller sent over HTTP: `http_request` hands it to the access core,
+        /// which identifies the agent again exactly as for a plain gateway call.
+        public let agentKey: Secret?
 
-        public init(agent: String, door: String) {
+        public init(agent: String, door: String, agentKey: Secret? = nil) {
             self.agent = agent
             self.door = door
+            self.agentKey = agentKey
         }
     }
 

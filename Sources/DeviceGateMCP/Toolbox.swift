@@ -3,8 +3,13 @@ import Foundation
 
 /// The tools devicegate offers over MCP, and the instructions that introduce them.
 public enum Toolbox {
-    public static func tools(_ context: ProfileContext) -> [any MCPTool] {
-        [ListProfilesTool(context: context), SignInTool(context: context), SignInStatusTool(context: context)]
+    /// - Parameter keeper: the access core `http_request` calls through; the tool is left out
+    ///   when none of the profiles has an `upstream`.
+    public static func tools(_ context: ProfileContext, keeper: Gatekeeper) -> [any MCPTool] {
+        var tools: [any MCPTool] = [ListProfilesTool(context: context), SignInTool(context: context), SignInStatusTool(context: context)]
+        let http = HTTPRequestTool(keeper: keeper, profiles: context.profiles)
+        if !http.profiles.isEmpty { tools.append(http) }
+        return tools
     }
 
     public static func instructions(_ context: ProfileContext) -> String {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DeviceGateGateway
 import DeviceGateKit
+import DeviceGateMCP
 import Foundation
 import Logging
 import Metrics
@@ -68,11 +69,16 @@ struct Serve: AsyncParsableCommand {
                 config: config, profiles: Array(workspace.config.profiles.values), store: store,
                 signIns: NotifierSignIn(workspace: workspace, store: store), alerter: NotifierAlerter(workspace: workspace),
                 transport: workspace.transport, time: workspace.time,
-                auditPath: workspace.auditLogPath, registry: registry, witnessInterval: workspace.config.audit.witnessInterval)
+                auditPath: workspace.auditLogPath, registry: registry, witnessInterval: workspace.config.audit.witnessInterval,
+                endpoints: { [config] keeper in
+                    guard config.mcp else { return [] }
+                    let server = MCP.server(Array(workspace.config.profiles.values), keeper: keeper, workspace: workspace, store: store)
+                    return [MCPEndpoint(server: server, maxBodyBytes: MCP.maxMessageBytes(config))]
+                })
             let announcement =
                 "devicegate: gateway on \(config.socket ?? config.listen) for "
                 + workspace.config.profiles.values.filter { $0.gateway != nil }.map(\.name).sorted().joined(separator: ", ")
-                + "; admin on \(config.adminListen)"
+                + (config.mcp ? "; MCP at /mcp" : "") + "; admin on \(config.adminListen)"
             try await server.run(logger: logger) { _ in StandardError.write(announcement) }
         }
     }

@@ -27,7 +27,7 @@ import Testing
 
     @Test func signInThroughTheToolsWithTheModernRevision() async throws {
         let idp = try LocalIdP.load()
-        let upstream = try await LoopbackServer.start { _ in .json(200, ["ok": true]) }
+        let upstream = try await Self.upstream()
         defer { Task { await upstream.stop() } }
         let sandbox = Sandbox(idp: idp, config: Self.config(idp, upstream: upstream.baseURL))
         defer { sandbox.remove() }
@@ -38,7 +38,7 @@ import Testing
         #expect(hello["server"] as? String == "devicegate")
 
         let tools = try driver.send(["op": "list_tools"])["tools"] as? [[String: Any]] ?? []
-        #expect(tools.compactMap { $0["name"] as? String }.sorted() == ["list_profiles", "sign_in", "sign_in_status"])
+        #expect(tools.compactMap { $0["name"] as? String }.sorted() == ["http_request", "list_profiles", "sign_in", "sign_in_status"])
 
         let before = try driver.call("list_profiles").structured["profiles"] as? [[String: Any]] ?? []
         #expect(before.map { $0["profile"] as? String } == ["other", "work"])
@@ -67,6 +67,8 @@ import Testing
         let after = try driver.call("list_profiles").structured["profiles"] as? [[String: Any]] ?? []
         #expect(after.last?["signed_in"] as? Bool == true)
 
+        try Self.checkHTTPRequests(driver, upstream: upstream, store: sandbox.store())
+
         let stderr = driver.finish()
         let entry = try #require(try sandbox.store().load("work"))
         for secret in [entry.tokens.accessToken.reveal(), entry.tokens.refreshToken?.reveal()].compactMap({ $0 }) {
@@ -75,6 +77,65 @@ import Testing
         }
         let audit = try String(contentsOfFile: sandbox.dir.file("data/audit.jsonl"), encoding: .utf8)
         #expect(audit.contains(#""by":"mcp""#) && audit.contains(#""door":"mcp-stdio""#))
+    }
+
+    /// The upstream the `work` profile calls: `/api/me` answers JSON, `/api/big` 5,000 bytes of
+    /// text, `/api/notes` echoes the body's length, `/api/blob` answers bytes that are not text.
+    static func upstream() async throws -> LoopbackServer {
+        try await LoopbackServer.start { request in
+            switch request.path {
+            case "/api/me": .json(200, ["name": "Alice", "nested": ["ok": true]])
+            case "/api/big":
+                ScriptedResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Data(repeating: 0x61, count: 5000))
+            case "/api/notes": .json(201, ["received": request.bytes.count])
+            default: ScriptedResponse(status: 404)
+            }
+        }
+    }
+
+    /// `http_request` through the access core: allowed (the upstream saw the live token),
+    /// refused by the policy, cut at the cap, and a binary body sent as base64.
+    static func checkHTTPRequests(_ driver: MCPDriver, upstream: LoopbackServer, store: TokenStore) throws {
+        let allowed = try driver.call("http_request", ["profile": "work", "method": "GET", "path": "/me?x=1"])
+        #expect(!allowed.isError)
+        #expect(allowed.structured["status"] as? Int == 200)
+        #expect((allowed.structured["body"] as? String)?.contains("\n  \"name\" : \"Alice\"") == true)
+        let seen = try #require(upstream.requests(to: "/api/me").last)
+        #expect(seen.query == "x=1")
+        let token = try #require(try store.load("work")).tokens.accessToken
+        #expect(seen.header("Authorization") == "Bearer \(token.reveal())")
+
+        let forbidden = try driver.call("http_request", ["profile": "work", "method": "DELETE", "path": "/me"])
+        #expect(forbidden.isError)
+        #expect(forbidden.structured["error"] as? String == "forbidden")
+        #expect(forbidden.structured["status"] as? Int == 403)
+        #expect(forbidden.text.contains("no rule allows DELETE /me"))
+        #expect(upstream.requests.filter { $0.method == "DELETE" }.isEmpty)
+
+        let big = try driver.call("http_request", ["profile": "work", "method": "GET", "path": "/big", "max_response_bytes": 1000])
+        #expect(!big.isError)
+        #expect(big.structured["truncated"] as? Bool == true)
+        #expect(big.structured["max_response_bytes"] as? Int == 1000)
+        #expect((big.structured["body"] as? String)?.count == 1000)
+        #expect(big.text.contains("cut at 1000 bytes"))
+
+        let posted = try driver.call(
+            "http_request",
+            ["profile": "work", "method": "POST", "path": "/notes", "body_base64": Data([0, 1, 2, 255]).base64EncodedString()])
+        #expect(posted.structured["status"] as? Int == 201)
+        #expect(upstream.requests(to: "/api/notes").last?.bytes == Data([0, 1, 2, 255]))
+
+        for (arguments, complaint) in [
+            (["method": "get", "path": "/me"], "upper case"),
+            (["method": "GET", "path": "me"], "must start with /"),
+            (["method": "GET", "path": "/me", "headers": ["Authorization": "Bearer x"]], "set by devicegate"),
+            (["method": "GET", "path": "/me", "headers": ["X-A": "1\r\nX-B: 2"]], "cannot carry"),
+            (["method": "POST", "path": "/notes", "body": "a", "body_base64": "YQ=="], "not both"),
+            (["method": "POST", "path": "/notes", "body_base64": "***"], "not valid base64"),
+        ] as [([String: Any], String)] {
+            let refused = try driver.call("http_request", arguments.merging(["profile": "work"]) { own, _ in own })
+            #expect(refused.isError && refused.text.contains(complaint), "\(arguments)")
+        }
     }
 
     @Test func bothErasAndTheirErrors() async throws {
@@ -151,7 +212,7 @@ import Testing
         #expect(answers.count == 10)
         let last = try #require(answers.last)
         #expect(last["id"] as? String == "last")
-        #expect(((last["result"] as? [String: Any])?["tools"] as? [Any])?.count == 3)
+        #expect(((last["result"] as? [String: Any])?["tools"] as? [Any])?.count == 4)
         #expect(result.stderr.contains("MCP server on stdio"))
     }
 }

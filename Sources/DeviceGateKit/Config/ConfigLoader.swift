@@ -107,6 +107,12 @@ public struct ConfigLoader: Sendable {
                 throw ConfigError(file: path, line: profileLines[name], String(describing: error))
             }
         }
+        // `/mcp` would mean both the MCP endpoint and that profile's upstream root.
+        if config.gateway.mcp, config.profiles["mcp"]?.gateway != nil {
+            throw ConfigError(
+                file: path, line: profileLines["mcp"],
+                "a profile named `mcp` cannot be served while [gateway] mcp = true (its /mcp is the MCP endpoint); rename the profile")
+        }
         if let name = config.defaultProfile, config.profiles[name] == nil, !config.profiles.isEmpty {
             let fromEnvironment = environment["DEVICEGATE_PROFILE"] == name
             throw ConfigError(

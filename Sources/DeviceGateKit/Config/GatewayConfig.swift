@@ -26,12 +26,16 @@ public struct GatewayConfig: Sendable, Equatable {
     public var breakerDenials = 20
     /// Upstream 401s that a refresh did not cure.
     public var breakerUpstreamRejections = 3
+    /// Serve the MCP tools at `/mcp` on the agent listener (streamable HTTP), behind the same
+    /// agent keys and the same policy as every other call.
+    public var mcp = false
 
     public init() {}
 
     static let keys = [
         "listen", "socket", "admin_listen", "max_request_bytes", "connect_timeout", "read_timeout", "audit_log", "agents",
         "header_timeout", "idle_timeout", "max_connections", "breaker_failed_signins", "breaker_denials", "breaker_upstream_rejections",
+        "mcp",
     ]
 
     static func parse(_ root: TOMLTable, path: String?) throws -> GatewayConfig {
@@ -70,6 +74,9 @@ public struct GatewayConfig: Sendable, Equatable {
             case "breaker_failed_signins": config.breakerFailedSignIns = try number()
             case "breaker_denials": config.breakerDenials = try number()
             case "breaker_upstream_rejections": config.breakerUpstreamRejections = try number()
+            case "mcp":
+                guard let flag = item.bool else { throw ConfigError(file: path, line: line, "gateway.mcp must be true or false") }
+                config.mcp = flag
             case "agents":
                 guard let agents = item.table else {
                     throw ConfigError(file: path, line: line, "gateway.agents must be a table: [gateway.agents] NAME = \"sha256:…\"")
