@@ -75,11 +75,14 @@ struct Serve: AsyncParsableCommand {
                     let server = MCP.server(Array(workspace.config.profiles.values), keeper: keeper, workspace: workspace, store: store)
                     return [MCPEndpoint(server: server, maxBodyBytes: MCP.maxMessageBytes(config))]
                 })
-            let announcement =
-                "devicegate: gateway on \(config.socket ?? config.listen) for "
-                + workspace.config.profiles.values.filter { $0.gateway != nil }.map(\.name).sorted().joined(separator: ", ")
-                + (config.mcp ? "; MCP at /mcp" : "") + "; admin on \(config.adminListen)"
-            try await server.run(logger: logger) { _ in StandardError.write(announcement) }
+            let served = workspace.config.profiles.values.filter { $0.gateway != nil }.map(\.name).sorted().joined(separator: ", ")
+            try await server.run(logger: logger) { [config] port in
+                // The bound port, so that `--listen 127.0.0.1:0` says where it went.
+                let listen = config.socket ?? (try? ListenAddress(config.listen)).map { "\($0.host):\(port)" } ?? config.listen
+                StandardError.write(
+                    "devicegate: gateway on \(listen) for \(served)" + (config.mcp ? "; MCP at /mcp" : "")
+                        + "; admin on \(config.adminListen)")
+            }
         }
     }
 }

@@ -49,6 +49,17 @@ final class MCPDriver {
         try send(["op": "call", "name": tool, "arguments": arguments])
     }
 
+    /// `sign_in_status` once it is no longer pending (the person approved in the identity
+    /// provider; devicegate's next poll picks it up), or after 30 s.
+    func statusAfterApproval(_ profile: String) async throws -> [String: Any] {
+        var status = try call("sign_in_status", ["profile": profile])
+        for _ in 0..<60 where status.structured["state"] as? String == "pending" {
+            try await Task.sleep(for: .milliseconds(500))
+            status = try call("sign_in_status", ["profile": profile])
+        }
+        return status
+    }
+
     /// Closes the session; returns what the driver (and the server it ran, on stdio) wrote to stderr.
     @discardableResult
     func finish() -> String {
