@@ -99,8 +99,10 @@ let package = Package(
         .executableTarget(
             name: "DeviceGateFuzz",
             dependencies: [
-                "DeviceGateKit", "DeviceGateTelegram",
+                "DeviceGateKit", "DeviceGateTelegram", "DeviceGateMCP",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Fuzz/DeviceGateFuzz",
             swiftSettings: strict

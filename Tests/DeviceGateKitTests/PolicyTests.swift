@@ -121,4 +121,21 @@ import Testing
         #expect(error("[gateway]\nlisten = \"0.0.0.0:8787\"\n").contains("needs agent keys"))
         #expect(error("[gateway]\nlisen = \"x\"\n").contains("did you mean `listen`"))
     }
+
+    /// `[gateway] mcp` turns on /mcp; a served profile named `mcp` would then be unreachable at
+    /// its root, so the pair is refused where it is written.
+    @Test func theMCPEndpointSwitchAndItsNameClash() throws {
+        func parse(_ toml: String) throws -> DeviceGateConfig { try ConfigLoader(environment: [:]).parse(toml, path: "c.toml") }
+        let served = "provider = \"github\"\nclient_id = \"c\"\nupstream = \"https://api.github.com\"\nallow = [\"GET /user\"]\n"
+        #expect(try parse("[gateway]\nmcp = true\n").gateway.mcp)
+        #expect(try !parse("[profiles.work]\n" + served).gateway.mcp)
+        #expect(try parse("[profiles.mcp]\n" + served).profiles["mcp"]?.gateway != nil)
+        #expect(throws: ConfigError.self) { try parse("[gateway]\nmcp = \"yes\"\n") }
+        do {
+            _ = try parse("[gateway]\nmcp = true\n\n[profiles.mcp]\n" + served)
+            Issue.record("a served profile named mcp was accepted with [gateway] mcp = true")
+        } catch {
+            #expect("\(error)".hasPrefix("c.toml:4: a profile named `mcp` cannot be served"))
+        }
+    }
 }
