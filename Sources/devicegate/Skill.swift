@@ -22,6 +22,10 @@ struct Skill: AsyncParsableCommand {
             skills send the agent key from $DEVICEGATE_AGENT_KEY (--agent-key-env). Rerunning
             replaces files it wrote and refuses to overwrite any other SKILL.md.
 
+            A runtime that speaks MCP (OpenClaw, Claude Code, Codex, …) needs no skill files and
+            no shell: give it `devicegate mcp` (stdio) or the gateway's /mcp ([gateway] mcp = true)
+            instead; the same policy reaches it in the tools' descriptions.
+
             Examples:
               # for deploy/compose.yaml, and for OpenClaw on this host:
               devicegate skill --out ./skills --container devicegate
