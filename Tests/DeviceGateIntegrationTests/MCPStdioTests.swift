@@ -167,6 +167,41 @@ import Testing
         }
     }
 
+    /// The endings a person decides: a declined code is a tool error the model can explain, and
+    /// a call without a sign-in on an `auto_login` profile says the person was sent a code.
+    @Test func declinedSignInAndAutoLogin() async throws {
+        let idp = try LocalIdP.load()
+        let auto = """
+
+            [profiles.auto]
+            provider = "oidc"
+            issuer = "\(idp.issuer)"
+            client_id = "\(idp.publicClient)"
+            scopes = ["openid"]
+            notify = ["console"]
+            upstream = "http://127.0.0.1:9"
+            allow = ["GET /me"]
+            auto_login = true
+            """
+        let sandbox = Sandbox(idp: idp, config: Self.config(idp, upstream: URL(string: "http://127.0.0.1:9")!) + auto)
+        defer { sandbox.remove() }
+        let driver = try MCPDriver(["stdio", "--", Sandbox.binary, "mcp"], environment: sandbox.environment)
+        _ = try driver.connected()
+
+        let code = try #require(try driver.call("sign_in", ["profile": "work"]).structured["user_code"] as? String)
+        let denied = try idp.script("deny", [code])
+        #expect(denied.status == 0, "\(denied.stderr)")
+        let status = try await driver.statusAfterApproval("work")
+        #expect(status.isError)
+        #expect(status.structured["error"] as? String == "declined")
+
+        let waiting = try driver.call("http_request", ["profile": "auto", "method": "GET", "path": "/me"])
+        #expect(waiting.isError)
+        #expect(waiting.structured["error"] as? String == "sign_in_required")
+        #expect(waiting.text.contains("the person has been sent the code"))
+        driver.finish()
+    }
+
     @Test func narrowedToNamedProfiles() async throws {
         let idp = try LocalIdP.load()
         let sandbox = Sandbox(idp: idp, config: Self.config(idp, upstream: URL(string: "http://127.0.0.1:9")!))
