@@ -12,11 +12,15 @@ public struct HTTPRequestTool: MCPTool {
     let profiles: [Profile]
     public let name = "http_request"
 
+    /// The body returned when the caller names no cap: enough for most API answers, small
+    /// enough for a model's context.
     public static let defaultMaxResponseBytes = 1 << 20
     /// The most a caller may ask for: the answer travels inside one JSON-RPC message.
     public static let maxResponseBytesCeiling = 8 << 20
     static let maxPathBytes = 8192
 
+    /// - Parameter profiles: the server's profiles; those the keeper does not serve (no
+    ///   `upstream`) are left out.
     public init(keeper: Gatekeeper, profiles: [Profile]) {
         self.keeper = keeper
         self.profiles = profiles.filter { keeper.profiles[$0.name] != nil }.sorted { $0.name < $1.name }

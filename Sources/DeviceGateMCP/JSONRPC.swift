@@ -3,30 +3,30 @@ import Foundation
 
 /// A JSON-RPC 2.0 error as MCP uses it. Protocol errors (a message that is not one, a method or
 /// tool that does not exist) are these; a tool that ran and failed is a result with `isError`.
-public struct RPCError: Error, Sendable, Equatable {
-    public let code: Int
-    public let message: String
-    public var data: JSONValue?
+struct RPCError: Error, Sendable, Equatable {
+    let code: Int
+    let message: String
+    var data: JSONValue?
 
-    public init(_ code: Int, _ message: String, data: JSONValue? = nil) {
+    init(_ code: Int, _ message: String, data: JSONValue? = nil) {
         self.code = code
         self.message = message
         self.data = data
     }
 
-    public static let parseError = -32700
-    public static let invalidRequest = -32600
-    public static let methodNotFound = -32601
-    public static let invalidParams = -32602
-    public static let internalError = -32603
+    static let parseError = -32700
+    static let invalidRequest = -32600
+    static let methodNotFound = -32601
+    static let invalidParams = -32602
+    static let internalError = -32603
     /// MCP 2026-07-28: the HTTP headers disagree with the body, or a required one is missing.
-    public static let headerMismatch = -32020
+    static let headerMismatch = -32020
     /// MCP 2026-07-28: the request's protocol version is not one the server speaks.
-    public static let unsupportedProtocolVersion = -32022
+    static let unsupportedProtocolVersion = -32022
 
     /// The HTTP status the streamable HTTP transport sends with this error (the spec's table;
     /// anything else travels in a 200).
-    public var httpStatus: Int {
+    var httpStatus: Int {
         switch code {
         case Self.parseError, Self.invalidRequest, Self.invalidParams, Self.headerMismatch, Self.unsupportedProtocolVersion: 400
         case Self.methodNotFound: 404

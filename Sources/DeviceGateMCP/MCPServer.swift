@@ -28,6 +28,7 @@ public struct MCPServer: Sendable {
         /// which identifies the agent again exactly as for a plain gateway call.
         public let agentKey: Secret?
 
+        /// - Parameter agentKey: only from `/mcp`; nil on stdio, where the agent is `local`.
         public init(agent: String, door: String, agentKey: Secret? = nil) {
             self.agent = agent
             self.door = door
@@ -37,7 +38,9 @@ public struct MCPServer: Sendable {
 
     /// A reply to send: the JSON-RPC message and, for HTTP, its status.
     public struct Answer: Sendable {
+        /// One JSON-RPC response, without a trailing newline (stdio adds it).
         public let body: Data
+        /// 200, or the spec's status for the error it carries (400, 404).
         public let status: Int
     }
 
@@ -45,6 +48,9 @@ public struct MCPServer: Sendable {
     let instructions: String
     let serverInfo: JSONValue = ["name": "devicegate", "title": "devicegate", "version": .string(DeviceGateVersion.current)]
 
+    /// - Parameters:
+    ///   - tools: what `tools/list` offers and `tools/call` runs, in that order.
+    ///   - instructions: the server's introduction, which clients put before the tool list.
     public init(tools: [any MCPTool], instructions: String) {
         self.tools = tools
         self.instructions = instructions

@@ -15,8 +15,11 @@ public protocol MCPTool: Sendable {
 /// What a tool returns: text for the model, the same facts as structured content, and whether it
 /// is an error the model should explain.
 public struct ToolResult: Sendable {
+    /// What the model reads (`content`, one text block).
     public var text: String
+    /// The same facts for programs (`structuredContent`).
     public var structured: [String: JSONValue]
+    /// The tool ran and failed or refused (`isError`): the model should explain it, not retry blindly.
     public var isError: Bool
 
     public init(text: String, structured: [String: JSONValue], isError: Bool = false) {
@@ -44,10 +47,12 @@ public struct ToolResult: Sendable {
 /// A tool's arguments, read one by one: each is checked for its type, and a wrong one is named
 /// in the error so the model can correct the call.
 public struct ToolArguments: Sendable {
-    public let values: [String: JSONValue]
+    let values: [String: JSONValue]
 
+    /// - Parameter values: `params.arguments` as the client sent it.
     public init(_ values: [String: JSONValue]) { self.values = values }
 
+    /// A wrong argument, named so that the model can correct the call.
     public struct Invalid: Error, Sendable {
         public let message: String
     }
@@ -60,11 +65,13 @@ public struct ToolArguments: Sendable {
         }
     }
 
+    /// A required string.
     public func string(_ name: String) throws(Invalid) -> String {
         guard let value = try optionalString(name) else { throw Invalid(message: "`\(name)` is required (a string)") }
         return value
     }
 
+    /// A string, or nil when absent or null.
     public func optionalString(_ name: String) throws(Invalid) -> String? {
         switch values[name] {
         case nil, .null?: return nil
@@ -73,6 +80,7 @@ public struct ToolArguments: Sendable {
         }
     }
 
+    /// A whole number from 0 to Int32.max (an integral JSON double counts), or nil.
     public func optionalInt(_ name: String) throws(Invalid) -> Int? {
         switch values[name] {
         case nil, .null?: return nil
@@ -84,6 +92,7 @@ public struct ToolArguments: Sendable {
         }
     }
 
+    /// An object whose every value is a string (headers), or nil.
     public func optionalStrings(_ name: String) throws(Invalid) -> [String: String]? {
         switch values[name] {
         case nil, .null?: return nil

@@ -4,11 +4,12 @@ import Foundation
 /// What the profile tools share: the profiles this server serves (all configured ones, or those
 /// `--profile` named), the store they are read from, and the sign-ins under way.
 public struct ProfileContext: Sendable {
-    public let profiles: [Profile]
-    public let store: TokenStore
-    public let time: any TimeSource
-    public let signIns: SignIns
+    let profiles: [Profile]
+    let store: TokenStore
+    let time: any TimeSource
+    let signIns: SignIns
 
+    /// - Parameter profiles: what this server serves; listed and offered in name order.
     public init(profiles: [Profile], store: TokenStore, time: any TimeSource, signIns: SignIns) {
         self.profiles = profiles.sorted { $0.name < $1.name }
         self.store = store
