@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.25.0"),
     ],
     targets: [
         .systemLibrary(
@@ -80,6 +82,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The PostgreSQL store driver: several gateways share one set of tokens. An adapter like
+        // the others: it depends on the Kit, the Kit never on it; the executable plugs it in.
+        .target(
+            name: "DeviceGatePostgres",
+            dependencies: [
+                "DeviceGateKit",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "devicegate",
             dependencies: [
@@ -87,6 +104,7 @@ let package = Package(
                 "DeviceGateTelegram",
                 "DeviceGateGateway",
                 "DeviceGateMCP",
+                "DeviceGatePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

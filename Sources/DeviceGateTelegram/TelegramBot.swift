@@ -30,7 +30,7 @@ public actor TelegramBot: Service {
     private let chats: Set<Int64>
     private let allowedUsers: Set<Int64>
     private let config: DeviceGateConfig
-    private let store: TokenStore
+    private let store: any ProfileStore
     private let audit: AuditLog?
     private let transport: any HTTPTransport
     private let time: any TimeSource
@@ -48,7 +48,7 @@ public actor TelegramBot: Service {
     ///   - transport: for the identity providers (the Bot API has its own in `api`).
     ///   - offsetFile: usually `DATA_DIR/telegram-bot.json`.
     public init(
-        api: BotAPI, chatIDs: [Int64], allowedUserIDs: [Int64] = [], config: DeviceGateConfig, store: TokenStore,
+        api: BotAPI, chatIDs: [Int64], allowedUserIDs: [Int64] = [], config: DeviceGateConfig, store: any ProfileStore,
         audit: AuditLog? = nil, transport: any HTTPTransport, time: any TimeSource, offsetFile: UpdateOffsetFile,
         options: Options = Options()
     ) {
@@ -216,9 +216,9 @@ public actor TelegramBot: Service {
         case "auth", "login":
             await startSignIn(argument, chat: chat, from: user)
         case "status":
-            await reply(chat, status(argument))
+            await reply(chat, await status(argument))
         case "profiles":
-            await reply(chat, profiles())
+            await reply(chat, await profiles())
         case "logout":
             await reply(chat, await logout(argument, chat: chat, from: user))
         case "token", "tokens", "access_token", "refresh_token":
@@ -320,7 +320,7 @@ public actor TelegramBot: Service {
 
     // MARK: /status, /profiles, /logout
 
-    private func status(_ name: String?) -> String {
+    private func status(_ name: String?) async -> String {
         let profiles: [Profile]
         do {
             profiles = try name.map { [try profile($0)] } ?? config.profiles.values.sorted { $0.name < $1.name }
@@ -329,7 +329,9 @@ public actor TelegramBot: Service {
         }
         if profiles.isEmpty { return Self.noProfiles }
         let now = time.now()
-        return profiles.map { Self.statusText(ProfileStatus.read($0, store: store, now: now), now: now) }.joined(separator: "\n\n")
+        var texts: [String] = []
+        for profile in profiles { texts.append(Self.statusText(await ProfileStatus.read(profile, store: store, now: now), now: now)) }
+        return texts.joined(separator: "\n\n")
     }
 
     static func statusText(_ s: ProfileStatus, now: Date) -> String {
@@ -358,17 +360,19 @@ public actor TelegramBot: Service {
 
     static let noProfiles = "No profiles are configured yet: add a <code>[profiles.NAME]</code> table to devicegate's config.toml."
 
-    private func profiles() -> String {
+    private func profiles() async -> String {
         let all = config.profiles.values.sorted { $0.name < $1.name }
         if all.isEmpty { return Self.noProfiles }
         let defaultName = (try? config.profile(named: nil))?.name
         let now = time.now()
-        let lines = all.map { profile in
-            let status = ProfileStatus.read(profile, store: store, now: now)
-            return "• \(TelegramHTML.bold(profile.name)) — \(TelegramHTML.escape(status.provider)), "
-                + (status.signedIn
-                    ? "signed in" + (status.identity.map { " as \(TelegramHTML.escape($0.displayName))" } ?? "") : "not signed in")
-                + (profile.name == defaultName && all.count > 1 ? " (default)" : "")
+        var lines: [String] = []
+        for profile in all {
+            let status = await ProfileStatus.read(profile, store: store, now: now)
+            lines.append(
+                "• \(TelegramHTML.bold(profile.name)) — \(TelegramHTML.escape(status.provider)), "
+                    + (status.signedIn
+                        ? "signed in" + (status.identity.map { " as \(TelegramHTML.escape($0.displayName))" } ?? "") : "not signed in")
+                    + (profile.name == defaultName && all.count > 1 ? " (default)" : ""))
         }
         return "Profiles:\n" + lines.joined(separator: "\n")
     }

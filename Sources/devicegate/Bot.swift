@@ -49,16 +49,17 @@ struct Bot: AsyncParsableCommand {
             let api = try BotAPI(
                 settings: settings, transport: workspace.transport, pollTransport: BotRunner.pollTransport(pollTimeout: pollTimeout),
                 time: workspace.time)
-            let store = try workspace.store()
-            let bot = TelegramBot(
-                api: api, chatIDs: chats, allowedUserIDs: settings.allowedUserIDs, config: workspace.config, store: store,
-                audit: workspace.auditLog(store: store), transport: workspace.transport, time: workspace.time,
-                offsetFile: UpdateOffsetFile(path: workspace.paths.dataDirectory + "/telegram-bot.json"),
-                options: TelegramBot.Options(pollTimeout: pollTimeout))
-            do {
-                try await BotRunner.run(bot)
-            } catch let error as TelegramError where error.kind == .unauthorized {
-                throw ConfigError(file: nil, error.description)
+            try await workspace.withStores { tokens, store in
+                let bot = TelegramBot(
+                    api: api, chatIDs: chats, allowedUserIDs: settings.allowedUserIDs, config: workspace.config, store: tokens,
+                    audit: workspace.auditLog(store: store), transport: workspace.transport, time: workspace.time,
+                    offsetFile: UpdateOffsetFile(path: workspace.paths.dataDirectory + "/telegram-bot.json"),
+                    options: TelegramBot.Options(pollTimeout: pollTimeout))
+                do {
+                    try await BotRunner.run(bot)
+                } catch let error as TelegramError where error.kind == .unauthorized {
+                    throw ConfigError(file: nil, error.description)
+                }
             }
         }
     }

@@ -23,7 +23,7 @@ struct Doctor: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let checks = await DeviceGateKit.Doctor().run(configPath: global.config, dataDir: global.dataDir)
+        let checks = await DeviceGateKit.Doctor().run(configPath: global.config, dataDir: global.dataDir, openStore: Stores.inspect)
         if json {
             let data = try JSONSerialization.data(
                 withJSONObject: checks.map { ["level": $0.level.rawValue, "subject": $0.subject, "detail": $0.detail] },

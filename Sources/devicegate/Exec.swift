@@ -74,8 +74,9 @@ struct Exec: AsyncParsableCommand {
         try await reportingErrors {
             let workspace = try global.workspace()
             let profile = try workspace.profile(profile)
-            let token = try await workspace.broker(for: profile, store: try workspace.store(), command: "exec").accessToken(
-                minimumTTL: minTTL)
+            let token = try await workspace.withStores { tokens, local in
+                try await workspace.broker(for: profile, store: tokens, local: local, command: "exec").accessToken(minimumTTL: minTTL)
+            }
             let names = variables.isEmpty ? ["ACCESS_TOKEN"] : variables
             let child = ChildProcess(
                 command: command, secrets: Dictionary(names.map { ($0, token) }, uniquingKeysWith: { a, _ in a }),

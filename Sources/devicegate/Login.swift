@@ -54,14 +54,22 @@ struct Login: AsyncParsableCommand {
         try await reportingErrors {
             let workspace = try global.workspace()
             let profile = try workspace.profile(profile)
-            let store = try workspace.store()
             if profile.grant.isService {
-                return try await ServiceLogin.check(profile, workspace: workspace, store: store, json: json)
+                return try await workspace.withStores { tokens, local in
+                    try await ServiceLogin.check(profile, workspace: workspace, store: tokens, local: local, json: json)
+                }
             }
+            try await workspace.withStores { tokens, store in try await signIn(profile, workspace: workspace, tokens: tokens, store: store)
+            }
+        }
+    }
+
+    private func signIn(_ profile: Profile, workspace: Workspace, tokens: any ProfileStore, store: TokenStore) async throws {
+        do {
             var notifiers = try Notifiers.make(notify.isEmpty ? profile.notifiers : notify, showQR: !noQR, workspace: workspace)
             if json { notifiers.append(JSONLinesNotifier()) }
             let service = SignInService(
-                profile: profile, store: store, transport: workspace.transport, time: workspace.time,
+                profile: profile, store: tokens, transport: workspace.transport, time: workspace.time,
                 notifiers: NotifierFanout(notifiers, auditingTo: workspace.auditLog(store: store), profile: profile.name),
                 audit: workspace.auditLog(store: store), actor: AuditActor.localUser(command: "login"))
             let task = Task { try await service.run(force: force) }

@@ -31,12 +31,13 @@ struct Logout: AsyncParsableCommand {
         try await reportingErrors {
             let workspace = try global.workspace()
             let profile = try workspace.profile(profile)
-            let store = try workspace.store()
-            let service = LogoutService(
-                profile: profile, store: store, transport: workspace.transport, time: workspace.time,
-                audit: workspace.auditLog(store: store),
-                actor: AuditActor.localUser(command: "logout"))
-            let report = try await service.run(revoke: !local)
+            let report = try await workspace.withStores { tokens, store in
+                try await LogoutService(
+                    profile: profile, store: tokens, transport: workspace.transport, time: workspace.time,
+                    audit: workspace.auditLog(store: store),
+                    actor: AuditActor.localUser(command: "logout")
+                ).run(revoke: !local)
+            }
             let complete = local || (report.providerProblem == nil && report.revocations.allSatisfy { $0.revoked || !$0.attempted })
             if json {
                 printJSON([

@@ -4,10 +4,10 @@ import Foundation
 
 /// `login` on a service identity: nobody signs in, so check that a token can be had.
 enum ServiceLogin {
-    static func check(_ profile: Profile, workspace: Workspace, store: TokenStore, json: Bool) async throws {
+    static func check(_ profile: Profile, workspace: Workspace, store: any ProfileStore, local: TokenStore, json: Bool) async throws {
         let what = profile.grant == .managedIdentity ? "an Azure managed identity" : "a client-credentials identity"
         if !json { StandardError.write("\(profile.name) is \(what): there is nothing to sign in to. Checking that a token can be had…") }
-        let entry = try await workspace.broker(for: profile, store: store, command: "login").validEntry()
+        let entry = try await workspace.broker(for: profile, store: store, local: local, command: "login").validEntry()
         if json {
             printJSON([
                 "event": "service_token", "profile": profile.name, "grant": profile.grant.rawValue, "scopes": entry.tokens.scopes,

@@ -27,8 +27,11 @@ struct Status: AsyncParsableCommand {
             let workspace = try global.workspace()
             let profiles = try profile.map { [try workspace.profile($0)] } ?? workspace.config.profiles.values.sorted { $0.name < $1.name }
             if profiles.isEmpty { _ = try workspace.profile(nil) }  // explains how to configure one
-            let store = try workspace.store()
-            let statuses = profiles.map { ProfileStatus.read($0, store: store, now: workspace.time.now()) }
+            let statuses = try await workspace.withStores { tokens, _ in
+                var statuses: [ProfileStatus] = []
+                for profile in profiles { statuses.append(await ProfileStatus.read(profile, store: tokens, now: workspace.time.now())) }
+                return statuses
+            }
             if json {
                 let objects = statuses.map(\.jsonObject)
                 let data = try JSONSerialization.data(
@@ -65,7 +68,7 @@ struct Status: AsyncParsableCommand {
         if s.identity != nil || s.hasRefreshToken {
             lines.append("  refresh:  " + (s.hasRefreshToken ? "refresh token held" : "no refresh token"))
         }
-        lines.append("  store:    \(s.store.encryption), \(s.store.keySource)")
+        lines.append("  store:    \(s.store.backend), \(s.store.encryption), \(s.store.keySource)")
         lines.append("            \(s.store.path)")
         return lines.joined(separator: "\n")
     }

@@ -43,8 +43,9 @@ struct Token: AsyncParsableCommand {
         try await reportingErrors {
             let workspace = try load()
             let profile = try workspace.profile(profile)
-            let token = try await workspace.broker(for: profile, store: try workspace.store(), command: "token").accessToken(
-                minimumTTL: minimumTTL)
+            let token = try await workspace.withStores { tokens, local in
+                try await workspace.broker(for: profile, store: tokens, local: local, command: "token").accessToken(minimumTTL: minimumTTL)
+            }
             FileHandle.standardOutput.write(Data((token.reveal() + "\n").utf8))
         }
     }

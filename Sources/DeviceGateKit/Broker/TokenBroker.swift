@@ -5,11 +5,12 @@ import Foundation
 /// Refresh tokens rotate at most providers: the first refresh kills the old refresh token, so a
 /// second, racing refresh with the same token fails and, at some providers, revokes the whole
 /// grant. The broker therefore refreshes exactly once at a time per profile: callers in this
-/// process share one in-flight refresh, and processes serialise on the store's file lock, then
-/// re-read the store and refresh only if the token is still stale.
+/// process share one in-flight refresh, and processes (on this machine, or every replica sharing
+/// a database) serialise on ``ProfileStore/exclusively(_:_:)``, then re-read the store and
+/// refresh only if the token is still stale.
 public actor TokenBroker {
     public nonisolated let profile: Profile
-    let store: TokenStore
+    let store: any ProfileStore
     let transport: any HTTPTransport
     let time: any TimeSource
     /// Awaited after each refresh or acquisition is stored, before the new token is handed
@@ -19,7 +20,7 @@ public actor TokenBroker {
     private var cached: StoredProfile?
 
     public init(
-        profile: Profile, store: TokenStore, transport: any HTTPTransport, time: any TimeSource,
+        profile: Profile, store: any ProfileStore, transport: any HTTPTransport, time: any TimeSource,
         onRefresh: @escaping @Sendable (String) async -> Void = { _ in }
     ) {
         self.profile = profile
@@ -56,12 +57,12 @@ public actor TokenBroker {
         return entry
     }
 
-    /// Drops the in-memory copy (after a logout or a breaker trip).
+    /// Drops the in-memory copy (after a logout, a breaker trip, or another replica's write).
     public func forget() { cached = nil }
 
     nonisolated func renewRejected(_ token: Secret) async throws -> StoredProfile {
-        try await store.withLock(profile.name) {
-            let stored = try store.load(profile.name)
+        try await store.exclusively(profile.name) {
+            let stored = try await store.load(profile.name)
             if let stored, stored.tokens.accessToken != token, stored.tokens.isUsable(at: time.now(), minimumTTL: 0) { return stored }
             if profile.grant.isService { return try await acquire() }
             guard let entry = stored, entry.tokens.refreshToken != nil else {
@@ -77,12 +78,13 @@ public actor TokenBroker {
     }
 
     nonisolated func refreshIfStale(minimumTTL ttl: Double) async throws -> StoredProfile {
-        // Fast path, no lock: files are replaced atomically, so a read sees a whole entry.
-        if let entry = try store.load(profile.name), try belongs(entry), entry.tokens.isUsable(at: time.now(), minimumTTL: ttl) {
+        // Fast path, no lock: files are replaced atomically and rows in one statement, so a
+        // read sees a whole entry.
+        if let entry = try await store.load(profile.name), try belongs(entry), entry.tokens.isUsable(at: time.now(), minimumTTL: ttl) {
             return entry
         }
-        return try await store.withLock(profile.name) {
-            let stored = try store.load(profile.name)
+        return try await store.exclusively(profile.name) {
+            let stored = try await store.load(profile.name)
             if profile.grant.isService {
                 // Service identities have no refresh token: ask again, replacing whatever is there.
                 if let stored, stored.issuer == profile.issuerIdentity, stored.tokens.isUsable(at: time.now(), minimumTTL: ttl) {
@@ -134,7 +136,7 @@ public actor TokenBroker {
                 name: profile.grant == .managedIdentity ? "Azure managed identity" : "client \(profile.clientID)",
                 source: profile.grant.rawValue),
             updatedAt: time.now())
-        try store.save(entry)
+        try await keep(entry, replacing: nil)
         await onRefresh(profile.name)
         return entry
     }
@@ -156,7 +158,8 @@ public actor TokenBroker {
             var updated = entry
             updated.tokens = try await endpoint.refresh(entry.tokens, scopes: profile.scopes)
             updated.updatedAt = time.now()
-            try store.save(updated)
+            updated.revision = nil
+            try await keep(updated, replacing: entry.revision)
             await onRefresh(profile.name)
             return updated
         } catch RefreshFailure.refused(let error) {
@@ -165,10 +168,35 @@ public actor TokenBroker {
             var dead = entry
             dead.tokens.refreshToken = nil
             dead.updatedAt = time.now()
-            try store.save(dead)
+            do { try await store.save(dead, replacing: entry.revision) } catch is StoreConflict {}
             throw BrokerError.signInRequired(profile: profile.name, reason: "the identity provider refused the refresh token (\(error))")
         } catch RefreshFailure.unavailable(let why) {
             throw BrokerError.refreshFailed(profile: profile.name, reason: why)
+        }
+    }
+
+    /// Stores tokens the provider just issued. With rotating refresh tokens the old refresh token
+    /// is already dead, so a store that is briefly unreachable (a database restarting) is
+    /// retried for about half a minute rather than losing the grant. A conflict means another
+    /// writer stored newer tokens (a sign-in): those win, and this call still uses its own.
+    nonisolated func keep(_ entry: StoredProfile, replacing expected: StoreRevision?) async throws {
+        var failures = 0
+        while true {
+            do {
+                try await store.save(entry, replacing: expected)
+                return
+            } catch is StoreConflict {
+                return
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                failures += 1
+                guard failures < 8 else {
+                    throw BrokerError.refreshFailed(
+                        profile: profile.name, reason: "the new tokens could not be stored (\(error)); sign in again if this persists")
+                }
+                try await time.sleep(seconds: min(8, 0.25 * pow(2, Double(failures - 1))))
+            }
         }
     }
 

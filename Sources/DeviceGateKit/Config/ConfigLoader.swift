@@ -14,7 +14,7 @@ public struct ConfigLoader: Sendable {
         "identity_object_id", "identity_resource_id", "upstream", "allow", "read_only", "auto_login", "rate_limit_per_minute",
         "rate_limit_per_hour",
     ]
-    static let topLevelKeys = ["default_profile", "profiles", "gateway", "audit"] + NotifierSettings.tables
+    static let topLevelKeys = ["default_profile", "profiles", "gateway", "audit", "store"] + NotifierSettings.tables
 
     public let environment: [String: String]
 
@@ -95,6 +95,7 @@ public struct ConfigLoader: Sendable {
         config.notifierSettings = try NotifierSettings.parse(table, path: path, environment: environment)
         config.gateway = try GatewayConfig.parse(table, path: path)
         config.audit = try AuditSettings.parse(table, path: path)
+        config.store = try StoreSettings.parse(table, path: path)
         // The environment wins over the file: a container picks its profile without editing config.
         if let name = environment["DEVICEGATE_PROFILE"], !name.isEmpty { config.defaultProfile = name }
         for (name, values) in raw {

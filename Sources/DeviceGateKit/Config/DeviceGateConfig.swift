@@ -10,6 +10,8 @@ public struct DeviceGateConfig: Sendable {
     public var gateway = GatewayConfig()
     /// The `[audit]` table.
     public var audit = AuditSettings()
+    /// The `[store]` table: files here, or a database shared by several gateways.
+    public var store = StoreSettings()
 
     public init(path: String? = nil, defaultProfile: String? = nil, profiles: [String: Profile] = [:]) {
         self.path = path

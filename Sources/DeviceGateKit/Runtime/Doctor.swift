@@ -7,6 +7,12 @@ public struct Doctor: Sendable {
         public var level: Level
         public var subject: String
         public var detail: String
+
+        public init(level: Level, subject: String, detail: String) {
+            self.level = level
+            self.subject = subject
+            self.detail = detail
+        }
     }
 
     public let transport: any HTTPTransport
@@ -17,9 +23,11 @@ public struct Doctor: Sendable {
         self.time = time
     }
 
-    public func run(configPath: String?, dataDir: String?, environment: [String: String] = ProcessInfo.processInfo.environment) async
-        -> [Check]
-    {
+    /// - Parameter openStore: opens `[store]`; the executable's knows PostgreSQL too.
+    public func run(
+        configPath: String?, dataDir: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+        openStore: StoreOpener = filesOnlyStoreOpener
+    ) async -> [Check] {
         var checks: [Check] = []
         let paths = Paths(configOverride: configPath, dataDirOverride: dataDir, environment: environment)
         let config: DeviceGateConfig
@@ -38,12 +46,17 @@ public struct Doctor: Sendable {
             return checks
         }
 
-        var store: TokenStore?
+        var store: (any ProfileStore)?
         do {
-            let opened = try TokenStore(directory: paths.dataDirectory, keyFile: paths.keyFile)
-            store = opened
+            let local = try TokenStore(directory: paths.dataDirectory, keyFile: paths.keyFile)
             checks.append(
-                Check(level: .ok, subject: "store", detail: "\(paths.dataDirectory) (0700), AES-256-GCM, \(opened.key.source.label)"))
+                Check(level: .ok, subject: "store", detail: "\(paths.dataDirectory) (0700), AES-256-GCM, \(local.key.source.label)"))
+            if config.store.backend != .files {
+                checks.append(Check(level: .ok, subject: "store", detail: "tokens kept in \(config.store.backend.rawValue)"))
+            }
+            let opened = try await openStore(config.store, local)
+            checks += await opened.checks()
+            store = opened
         } catch {
             checks.append(Check(level: .failure, subject: "store", detail: String(describing: error)))
         }
@@ -51,10 +64,11 @@ public struct Doctor: Sendable {
         for profile in config.profiles.values.sorted(by: { $0.name < $1.name }) {
             checks += await check(profile, store: store)
         }
+        await store?.shutdown()
         return checks
     }
 
-    func check(_ profile: Profile, store: TokenStore?) async -> [Check] {
+    func check(_ profile: Profile, store: (any ProfileStore)?) async -> [Check] {
         let subject = "profile \(profile.name)"
         var checks: [Check] = []
         if let source = profile.clientSecret {
@@ -82,7 +96,7 @@ public struct Doctor: Sendable {
             checks.append(Check(level: .failure, subject: subject, detail: String(describing: error)))
         }
         if let store {
-            let status = ProfileStatus.read(profile, store: store, now: time.now())
+            let status = await ProfileStatus.read(profile, store: store, now: time.now())
             if status.signedIn {
                 checks.append(
                     Check(level: .ok, subject: subject, detail: "signed in" + (status.identity.map { " as \($0.displayName)" } ?? "")))

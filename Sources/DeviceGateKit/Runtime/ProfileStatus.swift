@@ -14,20 +14,24 @@ public struct ProfileStatus: Sendable {
     public var store: StorePosture
 
     public struct StorePosture: Sendable {
+        /// `files` or `postgres`.
+        public var backend: String
         public var encryption = "AES-256-GCM"
         public var keySource: String
+        /// The file, or the database row, holding the entry.
         public var path: String
     }
 
     /// Reads the store without refreshing: `status` must not change anything.
-    public static func read(_ profile: Profile, store: TokenStore, now: Date) -> ProfileStatus {
+    public static func read(_ profile: Profile, store: any ProfileStore, now: Date) async -> ProfileStatus {
+        let posture = store.posture
         var status = ProfileStatus(
             profile: profile.name, provider: profile.grant == .managedIdentity ? "azure-managed-identity" : profile.provider.kind.rawValue,
             grant: profile.grant, signedIn: false, identity: nil, scopes: [],
             expiresAt: nil, hasRefreshToken: false, problem: nil,
-            store: StorePosture(keySource: store.key.source.label, path: store.path(for: profile.name)))
+            store: StorePosture(backend: posture.backend, keySource: posture.keySource, path: posture.location(profile.name)))
         do {
-            guard let entry = try store.load(profile.name) else {
+            guard let entry = try await store.load(profile.name) else {
                 if profile.grant.isService {
                     // Nobody signs in to a service identity: it is ready, the token comes on first use.
                     status.signedIn = true
@@ -61,7 +65,7 @@ public struct ProfileStatus: Sendable {
             "name": identity?.name ?? NSNull(), "email": identity?.email ?? NSNull(), "username": identity?.username ?? NSNull(),
             "scopes": scopes, "expires_at": expiresAt.map(JSONTime.string) ?? NSNull(), "has_refresh_token": hasRefreshToken,
             "problem": problem ?? NSNull(),
-            "store": ["encryption": store.encryption, "key": store.keySource, "path": store.path],
+            "store": ["backend": store.backend, "encryption": store.encryption, "key": store.keySource, "path": store.path],
         ]
     }
 }

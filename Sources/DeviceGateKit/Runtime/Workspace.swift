@@ -35,8 +35,12 @@ public struct Workspace: Sendable {
 
     /// Refreshes are recorded in the audit log, whichever command triggers them, with the
     /// command and the local user, before the token is handed out.
-    public func broker(for profile: Profile, store: TokenStore, command: String) -> TokenBroker {
-        let audit = auditLog(store: store)
+    /// - Parameters:
+    ///   - store: where the tokens are (files, or a shared database).
+    ///   - local: this machine's files store: its key and directory seal the audit log, which
+    ///     stays per machine (one chain per replica) whatever holds the tokens.
+    public func broker(for profile: Profile, store: any ProfileStore, local: TokenStore, command: String) -> TokenBroker {
+        let audit = auditLog(store: local)
         let actor = AuditActor.localUser(command: command)
         return TokenBroker(
             profile: profile, store: store, transport: transport, time: time,

@@ -3,7 +3,7 @@ import Foundation
 /// Signs a profile out: revoke at the provider where it can, then delete from the store.
 public struct LogoutService: Sendable {
     public let profile: Profile
-    public let store: TokenStore
+    public let store: any ProfileStore
     public let transport: any HTTPTransport
     public let time: any TimeSource
     /// Where the logout is recorded, with who asked for it (``AuditActor``); nil records nothing.
@@ -11,7 +11,7 @@ public struct LogoutService: Sendable {
     public let actor: [String: AuditValue]
 
     public init(
-        profile: Profile, store: TokenStore, transport: any HTTPTransport, time: any TimeSource, audit: AuditLog? = nil,
+        profile: Profile, store: any ProfileStore, transport: any HTTPTransport, time: any TimeSource, audit: AuditLog? = nil,
         actor: [String: AuditValue] = [:]
     ) {
         self.profile = profile
@@ -50,8 +50,8 @@ public struct LogoutService: Sendable {
     }
 
     private func signOut(revoke: Bool) async throws -> Report {
-        try await store.withLock(profile.name) {
-            guard let entry = try store.load(profile.name) else {
+        try await store.exclusively(profile.name) {
+            guard let entry = try await store.load(profile.name) else {
                 return Report(profile: profile.name, hadTokens: false, revocations: [], deleted: false)
             }
             var report = Report(profile: profile.name, hadTokens: true, revocations: [], deleted: false)
@@ -82,7 +82,7 @@ public struct LogoutService: Sendable {
                     report.providerProblem = String(describing: error)
                 }
             }
-            report.deleted = try store.delete(profile.name)
+            report.deleted = try await store.delete(profile.name)
             return report
         }
     }

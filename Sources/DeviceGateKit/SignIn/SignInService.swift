@@ -4,7 +4,7 @@ import Foundation
 /// every step announced to the notifiers.
 public struct SignInService: Sendable {
     public let profile: Profile
-    public let store: TokenStore
+    public let store: any ProfileStore
     public let transport: any HTTPTransport
     public let time: any TimeSource
     public let notifiers: NotifierFanout
@@ -15,7 +15,7 @@ public struct SignInService: Sendable {
     public let actor: [String: AuditValue]
 
     public init(
-        profile: Profile, store: TokenStore, transport: any HTTPTransport, time: any TimeSource, notifiers: NotifierFanout,
+        profile: Profile, store: any ProfileStore, transport: any HTTPTransport, time: any TimeSource, notifiers: NotifierFanout,
         audit: AuditLog? = nil, actor: [String: AuditValue] = [:]
     ) {
         self.profile = profile
@@ -121,7 +121,7 @@ public struct SignInService: Sendable {
         let entry = StoredProfile(
             profile: profile.name, issuer: profile.issuerIdentity, clientID: profile.clientID, tokens: tokens, identity: identity,
             updatedAt: time.now())
-        try await store.withLock(profile.name) { try store.save(entry) }
+        _ = try await store.exclusively(profile.name) { try await store.save(entry, replacing: nil) }
         await notifiers.send(
             .signedIn(.init(profile: profile.name, identity: identity, scopes: tokens.scopes, expiresAt: tokens.expiresAt)))
         return entry

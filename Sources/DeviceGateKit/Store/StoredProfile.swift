@@ -34,14 +34,21 @@ public struct StoredProfile: Sendable {
     public var tokens: TokenSet
     public var identity: Identity?
     public var updatedAt: Date
+    /// The revision the store read this entry at (nil for an entry not read from a store): what
+    /// a compare-and-swap ``ProfileStore/save(_:replacing:)`` expects to still find. Not sealed.
+    public var revision: StoreRevision?
 
-    public init(profile: String, issuer: String, clientID: String, tokens: TokenSet, identity: Identity?, updatedAt: Date) {
+    public init(
+        profile: String, issuer: String, clientID: String, tokens: TokenSet, identity: Identity?, updatedAt: Date,
+        revision: StoreRevision? = nil
+    ) {
         self.profile = profile
         self.issuer = issuer
         self.clientID = clientID
         self.tokens = tokens
         self.identity = identity
         self.updatedAt = updatedAt
+        self.revision = revision
     }
 }
 

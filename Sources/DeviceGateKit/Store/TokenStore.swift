@@ -3,11 +3,10 @@ import Foundation
 
 /// Encrypted, locked, atomically written token files: one per profile.
 ///
-/// File layout: `DGT1` magic, the key id (8 bytes), then an AES-256-GCM sealed box whose
-/// additional data is the magic and the profile name, so a file copied to another profile's
-/// name is refused rather than trusted. The store is the only code that touches disk.
+/// The `files` driver of ``ProfileStore``, and the default. Each file holds one entry sealed by
+/// ``TokenSeal`` (a file copied to another profile's name is refused rather than trusted). The
+/// store is the only code that touches disk.
 public struct TokenStore: Sendable {
-    static let magic = Data("DGT1".utf8)
     static let fileExtension = "dgt"
 
     public let directory: String
@@ -39,12 +38,35 @@ public struct TokenStore: Sendable {
         try ProfileName.validate(profile)
         let path = path(for: profile)
         guard let data = try SecureFile.read(path) else { return nil }
-        return try decode(data, profile: profile, path: path)
+        var entry = try seal.open(data, profile: profile, location: path)
+        entry.revision = Self.revision(of: data)
+        return entry
     }
 
+    /// Writes the entry whatever is stored. Callers hold the profile's lock (``withLock(_:_:)``).
     public func save(_ entry: StoredProfile) throws {
         try ProfileName.validate(entry.profile)
         try SecureFile.writeAtomically(try encode(entry), to: path(for: entry.profile))
+    }
+
+    /// Compare-and-swap on files: the revision is a hash of the file's bytes, compared and
+    /// replaced under the caller's profile lock, which every writer takes.
+    @discardableResult
+    public func save(_ entry: StoredProfile, replacing expected: StoreRevision?) throws -> StoreRevision {
+        try ProfileName.validate(entry.profile)
+        let path = path(for: entry.profile)
+        if let expected {
+            guard let current = try SecureFile.read(path), Self.revision(of: current) == expected else {
+                throw StoreConflict(profile: entry.profile)
+            }
+        }
+        let data = try encode(entry)
+        try SecureFile.writeAtomically(data, to: path)
+        return Self.revision(of: data)
+    }
+
+    static func revision(of data: Data) -> StoreRevision {
+        StoreRevision(SHA256.hash(data: data).prefix(12).map { String(format: "%02x", $0) }.joined())
     }
 
     /// Deletes the profile's file. Returns whether there was one.
@@ -60,54 +82,20 @@ public struct TokenStore: Sendable {
         return try await FileLock.withLock(lockPath(for: profile), body)
     }
 
-    func encode(_ entry: StoredProfile) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .secondsSince1970
-        return try seal(record: try encoder.encode(StoredProfilePayload(entry)), profile: entry.profile)
-    }
+    var seal: TokenSeal { TokenSeal(key: key) }
+
+    func encode(_ entry: StoredProfile) throws -> Data { try seal.seal(entry) }
 
     /// A store file's bytes for `profile` around any plaintext record, sealed with this store's
     /// key. Public for the fuzz target (Fuzz/DeviceGateFuzz): without it, hostile records could
     /// never get past the authentication check to the record decoder behind it.
     public func seal(record plaintext: Data, profile: String) throws -> Data {
-        let sealed = try AES.GCM.seal(plaintext, using: key.key, authenticating: Self.magic + Data(profile.utf8))
-        guard let combined = sealed.combined else {
-            throw StoreError.io(path: path(for: profile), operation: "encrypt", errno: EINVAL)
-        }
-        return Self.magic + key.id + combined
+        try seal.seal(record: plaintext, profile: profile)
     }
 
     /// Reads a store file's bytes as ``load(_:)`` does, without the disk: the entry point the
     /// fuzz target feeds damaged and foreign files to. Throws ``StoreError`` for anything else.
     public func decode(file data: Data, profile: String) throws -> StoredProfile {
-        try decode(data, profile: profile, path: path(for: profile))
-    }
-
-    func decode(_ data: Data, profile: String, path: String) throws -> StoredProfile {
-        let header = Self.magic.count + key.id.count
-        guard data.count >= Self.magic.count, data.prefix(Self.magic.count) == Self.magic else {
-            if data.isEmpty { throw StoreError.corrupted(path: path, reason: "the file is empty", profile: profile) }
-            throw StoreError.foreign(path: path, reason: "it does not start with devicegate's DGT1 header")
-        }
-        guard data.count >= header + 12 + 16 else {
-            throw StoreError.corrupted(path: path, reason: "truncated to \(data.count) bytes", profile: profile)
-        }
-        guard data.subdata(in: Self.magic.count..<header) == key.id else {
-            throw StoreError.wrongKey(path: path, profile: profile)
-        }
-        let plaintext: Data
-        do {
-            let box = try AES.GCM.SealedBox(combined: data.subdata(in: header..<data.count))
-            plaintext = try AES.GCM.open(box, using: key.key, authenticating: Self.magic + Data(profile.utf8))
-        } catch {
-            throw StoreError.corrupted(
-                path: path, reason: "it fails authentication: it was altered, truncated, or copied from another profile", profile: profile)
-        }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
-        guard let payload = try? decoder.decode(StoredProfilePayload.self, from: plaintext), payload.profile == profile else {
-            throw StoreError.corrupted(path: path, reason: "its contents are not a token record", profile: profile)
-        }
-        return payload.value
+        try seal.open(data, profile: profile, location: path(for: profile))
     }
 }

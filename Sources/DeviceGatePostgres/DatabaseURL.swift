@@ -1,0 +1,96 @@
+import DeviceGateKit
+import Foundation
+import NIOSSL
+import PostgresNIO
+
+/// A `postgres://` URL, checked before anything connects.
+///
+/// The URL may carry a password, so it arrives as a ``Secret`` and only ``display`` (no
+/// password) is ever printed. Anything devicegate does not understand is refused rather than
+/// ignored: a misspelt `sslmode` silently falling back to plain text would be worse than an
+/// error.
+public struct DatabaseURL: Sendable {
+    /// libpq's modes; `verify-ca` is refused, as it checks the chain but not the host name.
+    public enum TLSMode: String, Sendable, CaseIterable {
+        case disable, prefer, require
+        case verifyFull = "verify-full"
+    }
+
+    public let host: String
+    public let port: Int
+    public let username: String
+    let password: Secret?
+    public let database: String
+    public let tlsMode: TLSMode
+    /// `sslrootcert`: a CA file for `verify-full` (the system's roots otherwise).
+    public let rootCertificate: String?
+
+    static let parameters = ["sslmode", "sslrootcert", "application_name"]
+
+    public init(_ secret: Secret) throws {
+        let text = secret.reveal().trimmingCharacters(in: .whitespacesAndNewlines)
+        func fail(_ why: String) -> ConfigError { ConfigError(file: nil, "the database URL is unusable: \(why)") }
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
+            throw fail("it is not a URL; expected postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=require")
+        }
+        guard scheme == "postgres" || scheme == "postgresql" else {
+            throw fail("the scheme is \"\(scheme)\"; expected postgres:// or postgresql://")
+        }
+        guard let host = components.host, !host.isEmpty else { throw fail("it names no host") }
+        guard let user = components.user, !user.isEmpty else { throw fail("it names no user (postgres://USER@HOST/DATABASE)") }
+        let database = String(components.path.drop { $0 == "/" })
+        guard !database.isEmpty, !database.contains("/") else { throw fail("it names no database (postgres://USER@HOST/DATABASE)") }
+        if let port = components.port, !(1...65535).contains(port) { throw fail("the port is out of range") }
+        var mode = TLSMode.prefer
+        var root: String?
+        for item in components.queryItems ?? [] {
+            guard Self.parameters.contains(item.name) else {
+                throw fail("unknown parameter `\(item.name)` (devicegate understands \(Self.parameters.joined(separator: ", ")))")
+            }
+            switch item.name {
+            case "sslmode":
+                guard let value = item.value, let parsed = TLSMode(rawValue: value) else {
+                    throw fail(
+                        "sslmode must be one of \(TLSMode.allCases.map(\.rawValue).joined(separator: ", ")) (verify-ca is refused: it does not check the host name)"
+                    )
+                }
+                mode = parsed
+            case "sslrootcert": root = item.value
+            default: break
+            }
+        }
+        self.host = host
+        self.port = components.port ?? 5432
+        self.username = user.removingPercentEncoding ?? user
+        self.password = components.password.map { Secret($0.removingPercentEncoding ?? $0) }
+        self.database = database.removingPercentEncoding ?? database
+        self.tlsMode = mode
+        self.rootCertificate = root
+    }
+
+    /// The URL without its password, for `status`, `doctor` and errors.
+    public var display: String { "postgres://\(username)@\(host):\(port)/\(database)?sslmode=\(tlsMode.rawValue)" }
+
+    /// The client configuration: TLS as the URL asks (`require` encrypts without checking the
+    /// certificate, as libpq does; `verify-full` checks the chain and the host name).
+    func configuration() throws -> PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS
+        switch tlsMode {
+        case .disable: tls = .disable
+        case .prefer, .require:
+            var context = TLSConfiguration.makeClientConfiguration()
+            context.certificateVerification = .none
+            tls = tlsMode == .prefer ? .prefer(context) : .require(context)
+        case .verifyFull:
+            var context = TLSConfiguration.makeClientConfiguration()
+            context.certificateVerification = .fullVerification
+            if let rootCertificate { context.trustRoots = .file(rootCertificate) }
+            tls = .require(context)
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: username, password: password?.reveal(), database: database, tls: tls)
+        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.maximumConnections = 16
+        return configuration
+    }
+}
