@@ -134,6 +134,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/DeviceGateTestSupport",
             swiftSettings: strict
@@ -150,7 +152,24 @@ let package = Package(
         ),
         .testTarget(
             name: "DeviceGateIntegrationTests",
-            dependencies: ["DeviceGateKit", "DeviceGateTestSupport", "devicegate"],
+            dependencies: [
+                "DeviceGateKit", "DeviceGatePostgres", "DeviceGateTestSupport", "devicegate",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DeviceGatePostgresTests",
+            dependencies: [
+                "DeviceGateKit", "DeviceGatePostgres", "DeviceGateTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

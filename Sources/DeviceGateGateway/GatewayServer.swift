@@ -13,6 +13,8 @@ public struct GatewayServer: Sendable {
     public let config: GatewayConfig
     public let profiles: [Profile]
     public let store: TokenStore
+    /// The token store when it is not `store` (a database shared by replicas); nil: `store`.
+    public let tokens: (any ProfileStore)?
     /// Starts a sign-in for the person when a call finds none (`auto_login`).
     public let signIns: any SignInStarter
     /// Tells the person about breaker locks and a tampered audit log.
@@ -30,7 +32,8 @@ public struct GatewayServer: Sendable {
     public let endpoints: @Sendable (Gatekeeper) -> [any GatewayEndpoint]
 
     public init(
-        config: GatewayConfig, profiles: [Profile], store: TokenStore, signIns: any SignInStarter, alerter: any PersonAlerter,
+        config: GatewayConfig, profiles: [Profile], store: TokenStore, tokens: (any ProfileStore)? = nil, signIns: any SignInStarter,
+        alerter: any PersonAlerter,
         transport: any HTTPTransport = AsyncHTTPTransport.shared, time: any TimeSource = SystemTimeSource(), auditPath: String,
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), witnessInterval: Double? = AuditSettings().witnessInterval,
         endpoints: @escaping @Sendable (Gatekeeper) -> [any GatewayEndpoint] = { _ in [] }
@@ -44,6 +47,7 @@ public struct GatewayServer: Sendable {
         self.config = config
         self.profiles = profiles
         self.store = store
+        self.tokens = tokens
         self.auditPath = auditPath
         self.witnessInterval = witnessInterval
     }
@@ -88,7 +92,8 @@ public struct GatewayServer: Sendable {
         }
         let witness = AuditWitness(audit: audit, profiles: served, interval: witnessInterval, time: time, alerter: alerter, logger: logger)
         let keeper = Gatekeeper(
-            profiles: served, config: config, store: store, audit: audit, transport: transport, time: time, signIns: signIns,
+            profiles: served, config: config, store: store, tokens: tokens, audit: audit, transport: transport, time: time,
+            signIns: signIns,
             alerter: alerter, metrics: GatewayMetrics(registry: registry), logger: logger)
         let mounted = endpoints(keeper)
         let main = Application(
@@ -97,7 +102,7 @@ public struct GatewayServer: Sendable {
                 idleTimeout: .seconds(config.idleTimeout), headerTimeout: .seconds(Int64(config.headerTimeout)),
                 connections: ConnectionLimit(maximum: config.maxConnections)),
             configuration: .init(address: address, serverName: "devicegate"),
-            services: [UpstreamShutdown(keeper: keeper)],
+            services: [UpstreamShutdown(keeper: keeper), ChangeFeed(keeper: keeper)],
             onServerRunning: { channel in
                 if let placement {
                     do { try placement.publish() } catch {
@@ -136,6 +141,17 @@ public struct GatewayServer: Sendable {
 
     static func address(_ text: String) throws -> ListenAddress {
         do { return try ListenAddress(text) } catch { throw Failure(description: error.description) }
+    }
+}
+
+/// Follows the token store's change feed (LISTEN/NOTIFY for PostgreSQL) while the server runs.
+/// A store without one (files) returns at once; the service then waits for the shutdown, since
+/// a service that ends early would stop the whole server.
+struct ChangeFeed: Service {
+    let keeper: Gatekeeper
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown { try await keeper.followChanges() }
+        try? await gracefulShutdown()
     }
 }
 

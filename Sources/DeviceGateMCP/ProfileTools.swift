@@ -68,7 +68,7 @@ public struct ListProfilesTool: MCPTool {
         var items: [JSONValue] = []
         var lines: [String] = []
         for profile in context.profiles {
-            let status = ProfileStatus.read(profile, store: context.store, now: context.time.now())
+            let status = await ProfileStatus.read(profile, store: context.store, now: context.time.now())
             let locked = ProfileLock.read(profile.name, in: context.store.directory)
             var item: [String: JSONValue] = [
                 "profile": .string(profile.name), "provider": .string(status.provider), "grant": .string(profile.grant.rawValue),
@@ -161,7 +161,7 @@ public struct SignInStatusTool: MCPTool {
         if let state = await context.signIns.state(of: profile.name) {
             let described = Self.describe(profile.name, state)
             // A sign-in that ended badly is news only until someone signs in another way.
-            if described.isError, ProfileStatus.read(profile, store: context.store, now: context.time.now()).signedIn {
+            if described.isError, await ProfileStatus.read(profile, store: context.store, now: context.time.now()).signedIn {
                 return stored(profile)
             }
             return described

@@ -71,26 +71,47 @@ public struct DatabaseURL: Sendable {
     /// The URL without its password, for `status`, `doctor` and errors.
     public var display: String { "postgres://\(username)@\(host):\(port)/\(database)?sslmode=\(tlsMode.rawValue)" }
 
-    /// The client configuration: TLS as the URL asks (`require` encrypts without checking the
-    /// certificate, as libpq does; `verify-full` checks the chain and the host name).
-    func configuration() throws -> PostgresClient.Configuration {
-        let tls: PostgresClient.Configuration.TLS
-        switch tlsMode {
-        case .disable: tls = .disable
-        case .prefer, .require:
-            var context = TLSConfiguration.makeClientConfiguration()
-            context.certificateVerification = .none
-            tls = tlsMode == .prefer ? .prefer(context) : .require(context)
-        case .verifyFull:
-            var context = TLSConfiguration.makeClientConfiguration()
+    /// TLS as the URL asks: `require` encrypts without checking the certificate, as libpq does;
+    /// `verify-full` checks the chain and the host name. nil for `disable`.
+    func tlsConfiguration() -> TLSConfiguration? {
+        guard tlsMode != .disable else { return nil }
+        var context = TLSConfiguration.makeClientConfiguration()
+        if tlsMode == .verifyFull {
             context.certificateVerification = .fullVerification
             if let rootCertificate { context.trustRoots = .file(rootCertificate) }
-            tls = .require(context)
+        } else {
+            context.certificateVerification = .none
         }
+        return context
+    }
+
+    /// The pool's configuration.
+    func configuration() throws -> PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS =
+            switch (tlsMode, tlsConfiguration()) {
+            case (.prefer, let context?): .prefer(context)
+            case (_, let context?): .require(context)
+            case (_, nil): .disable
+            }
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password?.reveal(), database: database, tls: tls)
         configuration.options.connectTimeout = .seconds(5)
         configuration.options.maximumConnections = 16
+        return configuration
+    }
+
+    /// A single connection's configuration, for the sessions that must be their own: the
+    /// refresh lock (it lives exactly as long as its session) and the change feed.
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS =
+            switch (tlsMode, tlsConfiguration()) {
+            case (.prefer, let context?): .prefer(try NIOSSLContext(configuration: context))
+            case (_, let context?): .require(try NIOSSLContext(configuration: context))
+            case (_, nil): .disable
+            }
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password?.reveal(), database: database, tls: tls)
+        configuration.options.connectTimeout = .seconds(5)
         return configuration
     }
 }

@@ -29,7 +29,7 @@ public final class PostgresStore: ProfileStore, Service {
     let deadline: Duration
     private let running = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
-    public init(url: DatabaseURL, key: StoreKey, logger: Logger, deadline: Duration = .seconds(10)) throws {
+    public init(url: DatabaseURL, key: StoreKey, logger: Logger, deadline: Duration = .seconds(5)) throws {
         self.url = url
         self.seal = TokenSeal(key: key)
         self.logger = logger
@@ -164,37 +164,43 @@ public final class PostgresStore: ProfileStore, Service {
         }
     }
 
-    /// Holds `pg_advisory_xact_lock` on a hash of the profile name in a transaction of its own
-    /// for the length of `body`. Waiting gives up after a minute (`lock_timeout`), as the file
-    /// lock does.
+    /// Holds `pg_advisory_xact_lock` on a hash of the profile name in a transaction on a
+    /// connection of its own for the length of `body`: the lock ends with that session (a
+    /// replica killed mid-refresh releases it), never by a timer. Waiting gives up after a
+    /// minute (`lock_timeout`), as the file lock does.
     public func exclusively<T: Sendable>(_ profile: String, _ body: () async throws -> T) async throws -> T {
         try Self.validate(profile)
         let key = Self.lockKey(profile)
-        let logger = logger
+        let (logger, display) = (logger, url.display)
+        let connection = try await session("lock the profile \(profile) for its refresh")
         do {
-            return try await client.withConnection { connection in
-                try await connection.query("BEGIN", logger: logger)
-                do {
-                    try await connection.query("SET LOCAL lock_timeout = '60s'", logger: logger)
-                    try await connection.query("SELECT pg_advisory_xact_lock(\(key))", logger: logger)
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
-                }
-                let result: T
-                do {
-                    result = try await body()
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
-                }
-                // What `body` wrote is already committed on other connections; this only ends
-                // the lock, and losing the session ends it too.
-                _ = try? await connection.query("COMMIT", logger: logger)
-                return result
-            }
-        } catch let error as PSQLError {
-            throw Self.translate(error, doing: "lock the profile \(profile) for its refresh", display: url.display)
+            try await connection.query("BEGIN", logger: logger)
+            try await connection.query("SET LOCAL lock_timeout = '60s'", logger: logger)
+            try await connection.query("SELECT pg_advisory_xact_lock(\(key))", logger: logger)
+        } catch {
+            try? await connection.close()
+            throw Self.translate(error, doing: "lock the profile \(profile) for its refresh", display: display)
+        }
+        let result: T
+        do {
+            result = try await body()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        // What `body` wrote is already committed on other connections; closing the session
+        // only ends the lock.
+        _ = try? await connection.query("COMMIT", logger: logger)
+        try? await connection.close()
+        return result
+    }
+
+    /// A connection of its own (not from the pool), opened within ``deadline``.
+    func session(_ what: String) async throws -> PostgresConnection {
+        let (configuration, logger) = (try url.connectionConfiguration(), logger)
+        let id = Int.random(in: 1...Int.max)
+        return try await guarded(what) { _ in
+            try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
         }
     }
 
@@ -254,15 +260,18 @@ public final class PostgresStore: ProfileStore, Service {
         var failures = 0
         while !Task.isCancelled {
             do {
-                try await client.withConnection { connection in
+                let connection = try await session("listen for changes")
+                do {
                     try await connection.listen(on: "devicegate_changes") { notifications in
                         failures = 0
                         await changed(nil)
                         for try await notification in notifications { await changed(notification.payload) }
                     }
+                } catch {
+                    try? await connection.close()
+                    throw error
                 }
-            } catch is CancellationError {
-                return
+                try? await connection.close()
             } catch {
                 if Task.isCancelled { return }
                 failures += 1
@@ -270,7 +279,7 @@ public final class PostgresStore: ProfileStore, Service {
                     "lost the change feed; listening again",
                     metadata: ["database": "\(url.display)", "error": "\(Self.translate(error, doing: "listen", display: url.display))"])
             }
-            try await Task.sleep(for: .milliseconds(min(5000, 100 * (1 << min(failures, 6)))))
+            try? await Task.sleep(for: .milliseconds(min(5000, 100 * (1 << min(failures, 6)))))
         }
     }
 
@@ -333,26 +342,39 @@ public final class PostgresStore: ProfileStore, Service {
     }
 
     /// Runs one database step within ``deadline``, translating what PostgreSQL and the network
-    /// say into errors that name the database (never its password) and the fix.
+    /// say into errors that name the database (never its password) and the fix. While the
+    /// server is unreachable the pool keeps a step waiting for a connection; the caller gets
+    /// ``StoreUnavailable`` at the deadline and the step is cancelled without being waited for.
     func guarded<T: Sendable>(_ what: String, _ step: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
         let (client, deadline, display) = (client, deadline, url.display)
-        do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await step(client) }
-                group.addTask {
-                    try await Task.sleep(for: deadline)
-                    return nil
+        let outcome = NIOLockedValueBox<CheckedContinuation<T, any Error>?>(nil)
+        let work = NIOLockedValueBox<[Task<Void, Never>]>([])
+        @Sendable func finish(_ result: Result<T, any Error>) {
+            guard
+                let continuation = outcome.withLockedValue({ box in
+                    defer { box = nil }; return box
+                })
+            else { return }
+            continuation.resume(with: result)
+            for task in work.withLockedValue({ $0 }) { task.cancel() }
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                outcome.withLockedValue { $0 = continuation }
+                let running = Task {
+                    do { finish(.success(try await step(client))) } catch {
+                        finish(.failure(Self.translate(error, doing: what, display: display)))
+                    }
                 }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw StoreUnavailable("\(display) did not answer within \(deadline.components.seconds) s (trying to \(what))")
+                let timer = Task {
+                    try? await Task.sleep(for: deadline)
+                    finish(
+                        .failure(StoreUnavailable("\(display) did not answer within \(deadline.components.seconds) s (trying to \(what))")))
                 }
-                return value
+                work.withLockedValue { $0 = [running, timer] }
             }
-        } catch let error as StoreUnavailable {
-            throw error
-        } catch {
-            throw Self.translate(error, doing: what, display: display)
+        } onCancel: {
+            finish(.failure(CancellationError()))
         }
     }
 

@@ -5,12 +5,20 @@ import DeviceGateKit
 struct NotifierSignIn: SignInStarter {
     let workspace: Workspace
     let store: TokenStore
+    /// Where the tokens go: `store`, or a database shared by replicas.
+    let tokens: any ProfileStore
+
+    init(workspace: Workspace, store: TokenStore, tokens: (any ProfileStore)? = nil) {
+        self.workspace = workspace
+        self.store = store
+        self.tokens = tokens ?? store
+    }
 
     func signIn(_ profile: Profile) async throws {
         let notifiers = try Notifiers.make(profile.notifiers, showQR: false, workspace: workspace)
         let audit = workspace.auditLog(store: store)
         _ = try await SignInService(
-            profile: profile, store: store, transport: workspace.transport, time: workspace.time,
+            profile: profile, store: tokens, transport: workspace.transport, time: workspace.time,
             notifiers: NotifierFanout(notifiers, auditingTo: audit, profile: profile.name),
             audit: audit, actor: AuditActor.gateway
         ).run()

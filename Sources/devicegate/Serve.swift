@@ -58,30 +58,33 @@ struct Serve: AsyncParsableCommand {
             if let listen { config.listen = listen }
             if let socket { config.socket = socket }
             if let adminListen { config.adminListen = adminListen }
-            let store = try workspace.store()
             var logger = Logger(label: "devicegate.gateway")
             logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             // One registry for the process: the gateway's own series, and anything that reports
             // through swift-metrics (bootstrapped here, once, by the program, not by a library).
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-            let server = GatewayServer(
-                config: config, profiles: Array(workspace.config.profiles.values), store: store,
-                signIns: NotifierSignIn(workspace: workspace, store: store), alerter: NotifierAlerter(workspace: workspace),
-                transport: workspace.transport, time: workspace.time,
-                auditPath: workspace.auditLogPath, registry: registry, witnessInterval: workspace.config.audit.witnessInterval,
-                endpoints: { [config] keeper in
-                    guard config.mcp else { return [] }
-                    let server = MCP.server(Array(workspace.config.profiles.values), keeper: keeper, workspace: workspace, store: store)
-                    return [MCPEndpoint(server: server, maxBodyBytes: MCP.maxMessageBytes(config))]
-                })
             let served = workspace.config.profiles.values.filter { $0.gateway != nil }.map(\.name).sorted().joined(separator: ", ")
-            try await server.run(logger: logger) { [config] port in
-                // The bound port, so that `--listen 127.0.0.1:0` says where it went.
-                let listen = config.socket ?? (try? ListenAddress(config.listen)).map { "\($0.host):\(port)" } ?? config.listen
-                StandardError.write(
-                    "devicegate: gateway on \(listen) for \(served)" + (config.mcp ? "; MCP at /mcp" : "")
-                        + "; admin on \(config.adminListen)")
+            // The token store (a database's connections) lives as long as the server and is
+            // shut down after it, once the last call has finished.
+            try await workspace.withStores { tokens, store in
+                let server = GatewayServer(
+                    config: config, profiles: Array(workspace.config.profiles.values), store: store, tokens: tokens,
+                    signIns: NotifierSignIn(workspace: workspace, store: store, tokens: tokens),
+                    alerter: NotifierAlerter(workspace: workspace), transport: workspace.transport, time: workspace.time,
+                    auditPath: workspace.auditLogPath, registry: registry, witnessInterval: workspace.config.audit.witnessInterval,
+                    endpoints: { [config] keeper in
+                        guard config.mcp else { return [] }
+                        let server = MCP.server(Array(workspace.config.profiles.values), keeper: keeper, workspace: workspace, store: store)
+                        return [MCPEndpoint(server: server, maxBodyBytes: MCP.maxMessageBytes(config))]
+                    })
+                try await server.run(logger: logger) { [config] port in
+                    // The bound port, so that `--listen 127.0.0.1:0` says where it went.
+                    let listen = config.socket ?? (try? ListenAddress(config.listen)).map { "\($0.host):\(port)" } ?? config.listen
+                    StandardError.write(
+                        "devicegate: gateway on \(listen) for \(served)" + (config.mcp ? "; MCP at /mcp" : "")
+                            + "; admin on \(config.adminListen); tokens in \(workspace.config.store.backend.rawValue)")
+                }
             }
         }
     }
@@ -104,9 +107,9 @@ struct Unlock: AsyncParsableCommand {
         try await reportingErrors {
             let workspace = try global.workspace()
             let profile = try workspace.profile(profile)
-            let store = try workspace.store()
-            if try ProfileLock.remove(profile.name, in: store.directory) {
-                await workspace.auditLog(store: store).recordOrWarn(
+            let lifted = try await workspace.withStores { tokens, _ in try await tokens.lift(.locked, for: profile.name) }
+            if lifted {
+                await workspace.auditLog(store: try workspace.store()).recordOrWarn(
                     "unlocked", AuditActor.localUser(command: "unlock").merging(["profile": .string(profile.name)]) { _, new in new })
                 StandardError.write("✓ \(profile.name) is unlocked. Sign in again with `devicegate login \(profile.name)`.")
             } else {

@@ -87,6 +87,8 @@ struct ProcessResult: Sendable {
 struct Sandbox {
     let dir = TemporaryDirectory("devicegate-it")
     let idp: LocalIdP
+    /// More environment for every command (a shared store's URL and key).
+    var extraEnvironment: [String: String] = [:]
 
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["DEVICEGATE_BIN"] { return path }
@@ -119,6 +121,7 @@ struct Sandbox {
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DEVICEGATE") }
         env["DEVICEGATE_CONFIG"] = dir.file("config.toml")
         env["DEVICEGATE_DATA_DIR"] = dir.file("data")
+        env.merge(extraEnvironment) { _, extra in extra }
         return env
     }
 

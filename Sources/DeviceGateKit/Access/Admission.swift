@@ -62,11 +62,13 @@ public struct AdmissionCore: Sendable {
         }
         audit["profile"] = .string(name)
 
-        // 4. Locked by the breaker?
-        if let lock = keeper.locks.lock(for: name) {
+        // 4. Locked by the breaker, or frozen? A store that cannot say is no "no".
+        let hold: LockCache.Hold?
+        do { hold = try await keeper.locks.hold(for: name) } catch { throw Denial.storeUnavailable(name, error) }
+        if let hold {
             throw Denial(
-                status: .init(code: 423, reasonPhrase: "Locked"), error: "locked", profile: name,
-                reason: "\(lock.reason); a person must run `devicegate unlock \(name)`")
+                status: .init(code: 423, reasonPhrase: "Locked"), error: hold.kind == .frozen ? "frozen" : "locked", profile: name,
+                reason: "\(hold.lock.reason); a person must run `devicegate unlock \(name)`")
         }
 
         // 5. Rate limits.
@@ -110,6 +112,9 @@ public struct AdmissionCore: Sendable {
         let entry: StoredProfile
         do {
             entry = try await gate.broker.validEntry()
+        } catch let error as StoreUnavailable {
+            // The database is down or restarting: nothing a sign-in would cure.
+            throw Denial.storeUnavailable(name, error)
         } catch {
             let started = keeper.startSignInIfAllowed(gate)
             throw Denial(

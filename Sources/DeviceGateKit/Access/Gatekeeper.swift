@@ -22,7 +22,10 @@ public final class Gatekeeper: Sendable {
 
     public let profiles: [String: Gate]
     public let config: GatewayConfig
+    /// This machine's files store: its key and directory seal the audit log.
     public let store: TokenStore
+    /// Where the tokens and holds are: `store` itself, or a database shared by replicas.
+    public let tokens: any ProfileStore
     public let audit: AuditLog
     let limiter = RateLimiter()
     let breaker: Breaker
@@ -42,11 +45,14 @@ public final class Gatekeeper: Sendable {
     ///   - profiles: every configured profile; those without an `upstream` are not served.
     ///   - transport: for the identity providers (refresh, revocation), not for upstream calls.
     ///   - time: the clock of the rate limits, the breaker window, the lock cache and the broker.
+    ///   - tokens: the token store when it is not `store` (`[store] backend = "postgres"`).
     public init(
-        profiles: [Profile], config: GatewayConfig, store: TokenStore, audit: AuditLog, transport: any HTTPTransport,
+        profiles: [Profile], config: GatewayConfig, store: TokenStore, tokens: (any ProfileStore)? = nil, audit: AuditLog,
+        transport: any HTTPTransport,
         time: any TimeSource, signIns: any SignInStarter, alerter: any PersonAlerter, metrics: any AccessMetrics = NoAccessMetrics(),
         logger: Logger
     ) {
+        let tokens = tokens ?? store
         var gates: [String: Gate] = [:]
         for profile in profiles {
             guard let settings = profile.gateway else { continue }
@@ -56,7 +62,7 @@ public final class Gatekeeper: Sendable {
             let name = profile.name
             // Awaited: the refresh is on disk before the new token is used or the process exits.
             let broker = TokenBroker(
-                profile: profile, store: store, transport: transport, time: time,
+                profile: profile, store: tokens, transport: transport, time: time,
                 onRefresh: { _ in
                     await auditLog.recordOrWarn("refresh", AuditActor.gateway.merging(["profile": .string(name)]) { _, n in n })
                 })
@@ -65,9 +71,10 @@ public final class Gatekeeper: Sendable {
         self.profiles = gates
         self.config = config
         self.store = store
+        self.tokens = tokens
         self.audit = audit
         self.breaker = Breaker(config)
-        self.locks = LockCache(directory: store.directory, time: time)
+        self.locks = LockCache(store: tokens, time: time)
         self.time = time
         self.agents = AgentKeys(config.agents)
         self.upstream = UpstreamClient(config: config)
@@ -76,6 +83,21 @@ public final class Gatekeeper: Sendable {
         self.alerter = alerter
         self.metrics = metrics
         self.logger = logger
+    }
+
+    /// Follows the store's change feed until cancelled: another replica's refresh, logout,
+    /// lock or freeze drops this process's cached copy at once, so the next call reads the
+    /// store. Returns at once for files (the broker re-reads on expiry, holds within a second).
+    public func followChanges() async throws {
+        let (gates, locks) = (profiles, self.locks)
+        try await tokens.watch { profile in
+            locks.invalidate(profile)
+            if let profile {
+                await gates[profile]?.broker.forget()
+            } else {
+                for gate in gates.values { await gate.broker.forget() }
+            }
+        }
     }
 
     /// Closes the upstream connection pool. Call it once, after the last call finished.
@@ -122,12 +144,12 @@ public final class Gatekeeper: Sendable {
         let now = time.now()
         guard let reason = await breaker.record(signal, profile: profile, now: now), let gate = profiles[profile] else { return }
         do {
-            try locks.write(ProfileLock(profile: profile, reason: "locked by the breaker: \(reason)", lockedAt: now))
+            try await locks.place(.locked, ProfileLock(profile: profile, reason: "locked by the breaker: \(reason)", lockedAt: now))
         } catch {
-            logger.critical("could not write the lock file", metadata: ["profile": "\(profile)", "error": "\(error)"])
+            logger.critical("could not store the breaker lock", metadata: ["profile": "\(profile)", "error": "\(error)"])
         }
         await gate.broker.forget()
-        let report = try? await LogoutService(profile: gate.profile, store: store, transport: transport, time: time).run(revoke: true)
+        let report = try? await LogoutService(profile: gate.profile, store: tokens, transport: transport, time: time).run(revoke: true)
         let revoked = report?.revocations.filter(\.revoked).map(\.token) ?? []
         await audit.recordOrWarn(
             "breaker_tripped",

@@ -1,34 +1,58 @@
 import Foundation
 import NIOConcurrencyHelpers
 
-/// The breaker's lock files, read at most once a second per profile while unlocked, instead of
-/// once per request. A lock written by this process is seen at once; one written by another
-/// process (`devicegate` on the same store) within a second. While a profile is locked its file
-/// is read on every call, so an unlock takes effect at once.
+/// A profile's holds (the breaker's lock, a freeze), read from the store at most once a second
+/// per profile while there is none, instead of once per request. A hold placed by this process
+/// is seen at once; one placed by another process on the same store (another replica, or
+/// `devicegate` on this machine) within a second, or at once when the store announces changes
+/// (``invalidate(_:)``). While a profile is held it is read on every call, so lifting the hold
+/// takes effect at once.
 public final class LockCache: Sendable {
-    private let directory: String
-    private let time: any TimeSource
-    private let entries = NIOLockedValueBox<[String: (checked: Date, lock: ProfileLock?)]>([:])
+    /// A profile's hold and which kind it is.
+    public struct Hold: Sendable {
+        public let kind: ProfileHoldKind
+        public let lock: ProfileLock
+    }
 
-    public init(directory: String, time: any TimeSource) {
-        self.directory = directory
+    private let store: any ProfileStore
+    private let time: any TimeSource
+    private let entries = NIOLockedValueBox<[String: (checked: Date, hold: Hold?)]>([:])
+
+    public init(store: any ProfileStore, time: any TimeSource) {
+        self.store = store
         self.time = time
     }
 
-    public func lock(for profile: String) -> ProfileLock? {
+    /// The profile's hold, if any. Throws ``StoreUnavailable`` when the store cannot be read:
+    /// the caller refuses the call rather than assume there is no hold.
+    public func hold(for profile: String) async throws -> Hold? {
         let now = time.now()
-        if let entry = entries.withLockedValue({ $0[profile] }), entry.lock == nil {
+        if let entry = entries.withLockedValue({ $0[profile] }), entry.hold == nil {
             let age = now.timeIntervalSince(entry.checked)
             if age >= 0, age < 1 { return nil }
         }
-        let lock = ProfileLock.read(profile, in: directory)
-        entries.withLockedValue { $0[profile] = (now, lock) }
-        return lock
+        var found: Hold?
+        for kind in ProfileHoldKind.allCases {
+            if let lock = try await store.hold(kind, for: profile) {
+                found = Hold(kind: kind, lock: lock)
+                break
+            }
+        }
+        entries.withLockedValue { $0[profile] = (now, found) }
+        return found
     }
 
-    /// Writes a lock and makes it visible to this process at once.
-    public func write(_ lock: ProfileLock) throws {
-        entries.withLockedValue { $0[lock.profile] = (time.now(), lock) }
-        try lock.write(in: directory)
+    /// Places a hold and makes it visible to this process at once.
+    public func place(_ kind: ProfileHoldKind, _ lock: ProfileLock) async throws {
+        entries.withLockedValue { $0[lock.profile] = (time.now(), Hold(kind: kind, lock: lock)) }
+        try await store.place(kind, lock)
+    }
+
+    /// Forgets what was read for `profile` (nil: for every profile), so the next call reads the
+    /// store: the store announced a change.
+    public func invalidate(_ profile: String?) {
+        entries.withLockedValue { entries in
+            if let profile { entries[profile] = nil } else { entries.removeAll() }
+        }
     }
 }

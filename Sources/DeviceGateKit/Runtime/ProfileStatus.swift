@@ -24,14 +24,28 @@ public struct ProfileStatus: Sendable {
 
     /// Reads the store without refreshing: `status` must not change anything.
     public static func read(_ profile: Profile, store: any ProfileStore, now: Date) async -> ProfileStatus {
-        let posture = store.posture
+        let loaded: Result<StoredProfile?, any Error>
+        do { loaded = .success(try await store.load(profile.name)) } catch { loaded = .failure(error) }
+        return status(profile, posture: store.posture, loaded: loaded, now: now)
+    }
+
+    /// The files store's status, read synchronously (callers that know they hold files).
+    public static func read(_ profile: Profile, store: TokenStore, now: Date) -> ProfileStatus {
+        let loaded: Result<StoredProfile?, any Error>
+        do { loaded = .success(try store.load(profile.name)) } catch { loaded = .failure(error) }
+        return status(profile, posture: store.posture, loaded: loaded, now: now)
+    }
+
+    static func status(_ profile: Profile, posture: DeviceGateKit.StorePosture, loaded: Result<StoredProfile?, any Error>, now: Date)
+        -> ProfileStatus
+    {
         var status = ProfileStatus(
             profile: profile.name, provider: profile.grant == .managedIdentity ? "azure-managed-identity" : profile.provider.kind.rawValue,
             grant: profile.grant, signedIn: false, identity: nil, scopes: [],
             expiresAt: nil, hasRefreshToken: false, problem: nil,
             store: StorePosture(backend: posture.backend, keySource: posture.keySource, path: posture.location(profile.name)))
         do {
-            guard let entry = try await store.load(profile.name) else {
+            guard let entry = try loaded.get() else {
                 if profile.grant.isService {
                     // Nobody signs in to a service identity: it is ready, the token comes on first use.
                     status.signedIn = true
