@@ -85,23 +85,8 @@ public struct DatabaseURL: Sendable {
         return context
     }
 
-    /// The pool's configuration.
-    func configuration() throws -> PostgresClient.Configuration {
-        let tls: PostgresClient.Configuration.TLS =
-            switch (tlsMode, tlsConfiguration()) {
-            case (.prefer, let context?): .prefer(context)
-            case (_, let context?): .require(context)
-            case (_, nil): .disable
-            }
-        var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: username, password: password?.reveal(), database: database, tls: tls)
-        configuration.options.connectTimeout = .seconds(5)
-        configuration.options.maximumConnections = 16
-        return configuration
-    }
-
-    /// A single connection's configuration, for the sessions that must be their own: the
-    /// refresh lock (it lives exactly as long as its session) and the change feed.
+    /// A connection's configuration: the shared one, and the sessions that must be their own
+    /// (the refresh lock, which lives exactly as long as its session, and the change feed).
     func connectionConfiguration() throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS =
             switch (tlsMode, tlsConfiguration()) {

@@ -4,7 +4,6 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import PostgresNIO
-import ServiceLifecycle
 
 /// The `postgres` driver of ``ProfileStore``: several gateways, one set of tokens.
 ///
@@ -16,37 +15,31 @@ import ServiceLifecycle
 /// while a slow one is still running. Writes go through other connections and commit at once,
 /// so tokens a refresh obtained are kept even if the lock's session is lost before its commit.
 ///
-/// Lifecycle is explicit: ``open(url:key:logger:)`` starts the connection pool and prepares the
-/// schema, ``shutdown()`` stops it and closes every connection; there is no global client. The
-/// store is also a `Service` (``run()``) for a service group that owns the lifetime instead.
-public final class PostgresStore: ProfileStore, Service {
+/// Lifecycle is explicit: ``open(url:key:logger:)`` connects and prepares the schema,
+/// ``shutdown()`` closes every connection; there is no global client. Reads and writes share
+/// one connection (``SharedSession``), made again after it breaks; the refresh lock and the
+/// change feed have sessions of their own.
+public final class PostgresStore: ProfileStore {
     public let url: DatabaseURL
     let seal: TokenSeal
-    let client: PostgresClient
+    let shared: SharedSession
     let logger: Logger
     /// Bounds every statement: a database that does not answer becomes a clear error, not a
     /// request that hangs.
     let deadline: Duration
-    private let running = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     public init(url: DatabaseURL, key: StoreKey, logger: Logger, deadline: Duration = .seconds(5)) throws {
         self.url = url
         self.seal = TokenSeal(key: key)
         self.logger = logger
         self.deadline = deadline
-        self.client = PostgresClient(configuration: try url.configuration(), backgroundLogger: logger)
+        self.shared = SharedSession(configuration: try url.connectionConfiguration(), logger: logger)
     }
 
-    /// Runs the connection pool until the task is cancelled.
-    public func run() async throws {
-        await client.run()
-    }
-
-    /// Starts the pool, creates or migrates the schema and checks the key. The caller calls
+    /// Connects, creates or migrates the schema and checks the key. The caller calls
     /// ``shutdown()`` when done (also after a failure here, which shuts down itself).
     public static func open(url: DatabaseURL, key: StoreKey, logger: Logger) async throws -> PostgresStore {
         let store = try PostgresStore(url: url, key: key, logger: logger)
-        store.start()
         do {
             try await store.prepare()
         } catch {
@@ -56,38 +49,29 @@ public final class PostgresStore: ProfileStore, Service {
         return store
     }
 
-    /// Starts the pool without preparing the schema (for `doctor`, which only looks).
+    /// A store that has not prepared the schema (for `doctor`, which only looks).
     public static func inspect(url: DatabaseURL, key: StoreKey, logger: Logger) throws -> PostgresStore {
-        let store = try PostgresStore(url: url, key: key, logger: logger)
-        store.start()
-        return store
-    }
-
-    func start() {
-        let client = client
-        running.withLockedValue { $0 = Task { await client.run() } }
+        try PostgresStore(url: url, key: key, logger: logger)
     }
 
     public func shutdown() async {
-        guard
-            let task = running.withLockedValue({ task in
-                defer { task = nil }; return task
-            })
-        else { return }
-        task.cancel()
-        await task.value
+        await shared.close()
     }
 
     /// Creates or migrates the schema and checks that the stored tokens are sealed with this
     /// replica's key.
     public func prepare() async throws {
         let (seal, display, logger) = (seal, url.display, logger)
-        try await guarded("prepare the schema") { client in
-            try await client.withConnection { connection in
-                try await PostgresSchema.migrate(
-                    connection, keyID: seal.keyID, keyLabel: seal.key.source.label, display: display, logger: logger)
-            }
+        // On a session of its own: the migration is one transaction.
+        let connection = try await session("prepare the schema")
+        do {
+            try await PostgresSchema.migrate(
+                connection, keyID: seal.keyID, keyLabel: seal.key.source.label, display: display, logger: logger)
+        } catch {
+            try? await connection.close()
+            throw Self.translate(error, doing: "prepare the schema", display: display)
         }
+        try? await connection.close()
     }
 
     public var posture: StorePosture {
@@ -102,8 +86,8 @@ public final class PostgresStore: ProfileStore, Service {
 
     public func load(_ profile: String) async throws -> StoredProfile? {
         try Self.validate(profile)
-        let row = try await guarded("read the tokens of \(profile)") { client in
-            let rows = try await client.query(
+        let row = try await guarded("read the tokens of \(profile)") { connection in
+            let rows = try await connection.query(
                 "SELECT sealed, revision FROM devicegate_tokens WHERE profile = \(profile)", logger: self.logger)
             var found: (Data, Int64)?
             for try await row in rows.decode((Data, Int64).self) { found = row }
@@ -127,16 +111,16 @@ public final class PostgresStore: ProfileStore, Service {
         } else {
             expectedNumber = nil
         }
-        let revision: Int64? = try await guarded("store the tokens of \(profile)") { client in
+        let revision: Int64? = try await guarded("store the tokens of \(profile)") { connection in
             let rows: PostgresRowSequence
             if let expectedNumber {
-                rows = try await client.query(
+                rows = try await connection.query(
                     """
                     UPDATE devicegate_tokens SET sealed = \(sealed), revision = revision + 1, updated_at = now()
                     WHERE profile = \(profile) AND revision = \(expectedNumber) RETURNING revision
                     """, logger: self.logger)
             } else {
-                rows = try await client.query(
+                rows = try await connection.query(
                     """
                     INSERT INTO devicegate_tokens (profile, sealed, revision) VALUES (\(profile), \(sealed), 1)
                     ON CONFLICT (profile) DO UPDATE SET sealed = EXCLUDED.sealed, revision = devicegate_tokens.revision + 1,
@@ -155,8 +139,8 @@ public final class PostgresStore: ProfileStore, Service {
     @discardableResult
     public func delete(_ profile: String) async throws -> Bool {
         try Self.validate(profile)
-        return try await guarded("delete the tokens of \(profile)") { client in
-            let rows = try await client.query(
+        return try await guarded("delete the tokens of \(profile)") { connection in
+            let rows = try await connection.query(
                 "DELETE FROM devicegate_tokens WHERE profile = \(profile) RETURNING profile", logger: self.logger)
             var deleted = false
             for try await _ in rows.decode(String.self) { deleted = true }
@@ -199,7 +183,7 @@ public final class PostgresStore: ProfileStore, Service {
     func session(_ what: String) async throws -> PostgresConnection {
         let (configuration, logger) = (try url.connectionConfiguration(), logger)
         let id = Int.random(in: 1...Int.max)
-        return try await guarded(what) { _ in
+        return try await bounded(what) {
             try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
         }
     }
@@ -215,8 +199,8 @@ public final class PostgresStore: ProfileStore, Service {
 
     public func hold(_ kind: ProfileHoldKind, for profile: String) async throws -> ProfileLock? {
         try Self.validate(profile)
-        let text: String? = try await guarded("read the holds of \(profile)") { client in
-            let rows = try await client.query(
+        let text: String? = try await guarded("read the holds of \(profile)") { connection in
+            let rows = try await connection.query(
                 "SELECT hold FROM devicegate_holds WHERE profile = \(profile) AND kind = \(kind.rawValue)", logger: self.logger)
             var found: String?
             for try await value in rows.decode(String.self) { found = value }
@@ -229,8 +213,8 @@ public final class PostgresStore: ProfileStore, Service {
         try Self.validate(lock.profile)
         let text = String(decoding: try lock.encoded(), as: UTF8.self)
         let profile = lock.profile
-        _ = try await guarded("place a hold on \(profile)") { client in
-            try await client.query(
+        _ = try await guarded("place a hold on \(profile)") { connection in
+            try await connection.query(
                 """
                 INSERT INTO devicegate_holds (profile, kind, hold) VALUES (\(profile), \(kind.rawValue), \(text))
                 ON CONFLICT (profile, kind) DO UPDATE SET hold = EXCLUDED.hold, placed_at = now()
@@ -241,8 +225,8 @@ public final class PostgresStore: ProfileStore, Service {
     @discardableResult
     public func lift(_ kind: ProfileHoldKind, for profile: String) async throws -> Bool {
         try Self.validate(profile)
-        return try await guarded("lift the hold on \(profile)") { client in
-            let rows = try await client.query(
+        return try await guarded("lift the hold on \(profile)") { connection in
+            let rows = try await connection.query(
                 "DELETE FROM devicegate_holds WHERE profile = \(profile) AND kind = \(kind.rawValue) RETURNING profile",
                 logger: self.logger)
             var lifted = false
@@ -294,13 +278,11 @@ public final class PostgresStore: ProfileStore, Service {
         let display = url.display
         let logger = logger
         do {
-            let (server, state) = try await guarded("connect") { client in
-                try await client.withConnection { connection in
-                    let rows = try await connection.query("SHOW server_version", logger: logger)
-                    var version = "?"
-                    for try await value in rows.decode(String.self) { version = value }
-                    return (version, try await PostgresSchema.state(connection, logger: logger))
-                }
+            let (server, state) = try await guarded("connect") { connection in
+                let rows = try await connection.query("SHOW server_version", logger: logger)
+                var version = "?"
+                for try await value in rows.decode(String.self) { version = value }
+                return (version, try await PostgresSchema.state(connection, logger: logger))
             }
             var checks = [(true, "database", "\(display): PostgreSQL \(server)")]
             if state.version == PostgresSchema.latest {
@@ -341,12 +323,28 @@ public final class PostgresStore: ProfileStore, Service {
         else { throw StoreError.invalidProfileName(profile) }
     }
 
-    /// Runs one database step within ``deadline``, translating what PostgreSQL and the network
-    /// say into errors that name the database (never its password) and the fix. While the
-    /// server is unreachable the pool keeps a step waiting for a connection; the caller gets
-    /// ``StoreUnavailable`` at the deadline and the step is cancelled without being waited for.
-    func guarded<T: Sendable>(_ what: String, _ step: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
-        let (client, deadline, display) = (client, deadline, url.display)
+    /// Runs one step on the shared connection within ``deadline``, translating what PostgreSQL
+    /// and the network say into errors that name the database (never its password) and the fix.
+    /// A connection that failed other than by the server's answer is dropped, so the next step
+    /// connects afresh.
+    func guarded<T: Sendable>(_ what: String, _ step: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let shared = shared
+        return try await bounded(what) {
+            let connection = try await shared.get()
+            do {
+                return try await step(connection)
+            } catch {
+                if (error as? PSQLError)?.code != .server { await shared.drop(connection) }
+                throw error
+            }
+        }
+    }
+
+    /// Runs `operation` within ``deadline``: a server that does not answer (a connect that
+    /// hangs, a half-open socket) becomes ``StoreUnavailable`` at the deadline, and the
+    /// operation is cancelled without being waited for.
+    func bounded<T: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let (deadline, display) = (deadline, url.display)
         let outcome = NIOLockedValueBox<CheckedContinuation<T, any Error>?>(nil)
         let work = NIOLockedValueBox<[Task<Void, Never>]>([])
         @Sendable func finish(_ result: Result<T, any Error>) {
@@ -362,7 +360,7 @@ public final class PostgresStore: ProfileStore, Service {
             try await withCheckedThrowingContinuation { continuation in
                 outcome.withLockedValue { $0 = continuation }
                 let running = Task {
-                    do { finish(.success(try await step(client))) } catch {
+                    do { finish(.success(try await operation())) } catch {
                         finish(.failure(Self.translate(error, doing: what, display: display)))
                     }
                 }

@@ -178,6 +178,41 @@ import Testing
         await store.shutdown()
     }
 
+    /// A database restarted under a running store (a failover, an upgrade): the store answers
+    /// ``StoreUnavailable`` while it is gone and works again after, without being reopened.
+    @Test func aRestartedDatabaseIsUsedAgainWithoutReopening() async throws {
+        try await Self.withDatabase { database, key, _ in
+            let store = try await Self.open(database, key)
+            try await store.save(Self.entry(), replacing: nil)
+            let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("scripts/pg")
+            try Self.script(scripts.appendingPathComponent("down").path, "--keep")
+            await #expect(throws: StoreUnavailable.self) { _ = try await store.load("work") }
+            try Self.script(scripts.appendingPathComponent("up").path)
+            var loaded: StoredProfile?
+            var problem = ""
+            for _ in 0..<40 where loaded == nil {
+                do { loaded = try await store.load("work") } catch {
+                    problem = "\(error)"
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            }
+            #expect(loaded?.tokens.accessToken.reveal() == "access-token-AAAA", "the store did not reconnect: \(problem)")
+            await store.shutdown()
+        }
+    }
+
+    static func script(_ path: String, _ arguments: String...) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(path) \(arguments)")
+    }
+
     /// The refresh lock: held by one replica at a time, and released when the holder's
     /// session dies (a replica killed mid-refresh), never by a timer.
     @Test func exclusivelyExcludesOtherReplicasAndEndsWithTheSession() async throws {
