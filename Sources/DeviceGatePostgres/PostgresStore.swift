@@ -315,13 +315,7 @@ public final class PostgresStore: ProfileStore {
 
     // MARK: Errors
 
-    static func validate(_ profile: String) throws {
-        // The same rule as files: a name that could not be a file is no row either.
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-        guard (1...64).contains(profile.count), profile.allSatisfy(allowed.contains), let first = profile.first,
-            first.isLetter || first.isNumber
-        else { throw StoreError.invalidProfileName(profile) }
-    }
+    static func validate(_ profile: String) throws { try ProfileName.validate(profile) }
 
     /// Runs one step on the shared connection within ``deadline``, translating what PostgreSQL
     /// and the network say into errors that name the database (never its password) and the fix.

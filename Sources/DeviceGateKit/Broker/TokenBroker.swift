@@ -187,9 +187,7 @@ public actor TokenBroker {
                 return
             } catch is StoreConflict {
                 return
-            } catch let error as StoreError {
-                throw error
-            } catch {
+            } catch let error as StoreUnavailable {
                 failures += 1
                 guard failures < 8 else {
                     throw BrokerError.refreshFailed(

@@ -44,8 +44,11 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-enum ProfileName {
-    static func validate(_ name: String) throws {
+/// The one rule for a profile's name, wherever it is kept: it becomes a file name, so it must be
+/// a safe one, and a database driver holds rows to the same rule.
+public enum ProfileName {
+    /// Throws ``StoreError/invalidProfileName(_:)`` for anything else.
+    public static func validate(_ name: String) throws {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
         guard (1...64).contains(name.count), name.allSatisfy(allowed.contains),
             let first = name.first, first.isLetter || first.isNumber
