@@ -27,8 +27,12 @@ public final class PostgresStore: ProfileStore {
     /// Bounds every statement: a database that does not answer becomes a clear error, not a
     /// request that hangs.
     let deadline: Duration
+    /// Opened by `doctor` to look only: a database devicegate never prepared has no tables
+    /// yet, which means "nothing stored", not damage.
+    let lookingOnly: Bool
 
-    public init(url: DatabaseURL, key: StoreKey, logger: Logger, deadline: Duration = .seconds(5)) throws {
+    public init(url: DatabaseURL, key: StoreKey, logger: Logger, deadline: Duration = .seconds(5), lookingOnly: Bool = false) throws {
+        self.lookingOnly = lookingOnly
         self.url = url
         self.seal = TokenSeal(key: key)
         self.logger = logger
@@ -51,7 +55,7 @@ public final class PostgresStore: ProfileStore {
 
     /// A store that has not prepared the schema (for `doctor`, which only looks).
     public static func inspect(url: DatabaseURL, key: StoreKey, logger: Logger) throws -> PostgresStore {
-        try PostgresStore(url: url, key: key, logger: logger)
+        try PostgresStore(url: url, key: key, logger: logger, lookingOnly: true)
     }
 
     public func shutdown() async {
@@ -84,16 +88,24 @@ public final class PostgresStore: ProfileStore {
 
     // MARK: Tokens
 
-    public func load(_ profile: String) async throws -> StoredProfile? {
-        try Self.validate(profile)
-        let row = try await guarded("read the tokens of \(profile)") { connection in
+    func read(_ profile: String) async throws -> (Data, Int64)? {
+        try await guarded("read the tokens of \(profile)") { connection in
             let rows = try await connection.query(
                 "SELECT sealed, revision FROM devicegate_tokens WHERE profile = \(profile)", logger: self.logger)
             var found: (Data, Int64)?
             for try await row in rows.decode((Data, Int64).self) { found = row }
             return found
         }
-        guard let (sealed, revision) = row else { return nil }
+    }
+
+    public func load(_ profile: String) async throws -> StoredProfile? {
+        try Self.validate(profile)
+        if lookingOnly {
+            let logger = logger
+            let state = try await guarded("read the schema") { try await PostgresSchema.state($0, logger: logger) }
+            if state.version == 0 { return nil }
+        }
+        guard let (sealed, revision) = try await read(profile) else { return nil }
         var entry = try seal.open(sealed, profile: profile, location: location(profile))
         entry.revision = StoreRevision(String(revision))
         return entry

@@ -195,6 +195,10 @@ import Testing
             let status = try second.run("status", "work")
             #expect(status.status == 0, "\(status.stderr)")
             #expect(status.stdout.contains("signed in") && status.stdout.contains("postgres"), "\(status.stdout)")
+            let doctor = try second.run("doctor")
+            #expect(doctor.stdout.contains("✓ database: schema version 1"), "\(doctor.stdout)")
+            #expect(doctor.stdout.contains("✓ database: tokens sealed with this devicegate's key"), "\(doctor.stdout)")
+            #expect(doctor.stdout.contains("signed in as"), "\(doctor.stdout)")
             let token = try second.run("token", "work")
             let stored = try await replicas.withStore { try await $0.load("work") }
             #expect(token.status == 0 && token.stdout == (stored?.tokens.accessToken.reveal() ?? "-") + "\n")
@@ -210,7 +214,7 @@ import Testing
             #expect(after.status == 3 && after.stdout.contains("not signed in"), "\(after.stdout)")
             // The database URL's password never reaches the output.
             let password = URLComponents(string: replicas.database.url.reveal())?.password ?? "-"
-            for result in [status, token, refreshed, logout, after] {
+            for result in [status, doctor, token, refreshed, logout, after] {
                 #expect(!result.stdout.contains(password) && !result.stderr.contains(password))
             }
         }
