@@ -116,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "DeviceGateFuzz",
             dependencies: [
-                "DeviceGateKit", "DeviceGateTelegram", "DeviceGateMCP",
+                "DeviceGateKit", "DeviceGateTelegram", "DeviceGateMCP", "DeviceGatePostgres",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

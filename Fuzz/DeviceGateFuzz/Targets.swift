@@ -20,6 +20,7 @@ enum FuzzTargets {
         FuzzTarget(name: "metadata-service", input: "kind byte, then up to four metadata-service answers", run: ManagedIdentityTarget.run),
         FuzzTarget(name: "audit", input: "an audit log, optionally \\u{1E} and its .head file", run: AuditTarget.run),
         FuzzTarget(name: "request-path", input: "method line, allow-rule line, then a request path", run: RequestPathTarget.run),
+        FuzzTarget(name: "database-url", input: "a PostgreSQL URL as [store] url_env/url_file give it", run: DatabaseURLTarget.run),
         FuzzTarget(
             name: "mcp-message", input: "one JSON-RPC message to the MCP server (a leading H: with 2026-07-28 HTTP headers)",
             run: MCPTarget.run),
