@@ -36,6 +36,7 @@ public actor TelegramBot: Service {
     private let time: any TimeSource
     private let offsetFile: UpdateOffsetFile
     private let options: Options
+    private let approver: TelegramApprover?
 
     private var botID: Int64 = 0
     private var username: String?
@@ -47,11 +48,14 @@ public actor TelegramBot: Service {
     ///   - audit: where sign-ins and logouts are recorded, with the chat and the person.
     ///   - transport: for the identity providers (the Bot API has its own in `api`).
     ///   - offsetFile: usually `DATA_DIR/telegram-bot.json`.
+    ///   - approver: handles button presses on approval messages; one poller reads both, since
+    ///     Telegram allows one `getUpdates` per bot. Without it, presses are answered and ignored.
     public init(
         api: BotAPI, chatIDs: [Int64], allowedUserIDs: [Int64] = [], config: DeviceGateConfig, store: TokenStore,
         audit: AuditLog? = nil, transport: any HTTPTransport, time: any TimeSource, offsetFile: UpdateOffsetFile,
-        options: Options = Options()
+        options: Options = Options(), approver: TelegramApprover? = nil
     ) {
+        self.approver = approver
         self.api = api
         self.chats = Set(chatIDs)
         self.allowedUsers = Set(allowedUserIDs)
@@ -189,6 +193,16 @@ public actor TelegramBot: Service {
     // MARK: Messages
 
     private func handle(_ update: TelegramUpdate) async {
+        if let query = update.callbackQuery {
+            if let approver {
+                await approver.handle(query)
+            } else {
+                do { try await api.answerCallbackQuery(id: query.id, text: "Nothing to decide here.") } catch {
+                    options.log("devicegate bot: could not answer a button press: \(error)")
+                }
+            }
+            return
+        }
         guard let message = update.message else { return }
         let chat = message.chat.id
         let sender = message.from.map { "user \($0.id)" + ($0.username.map { " @\($0)" } ?? "") } ?? "an unknown sender"
