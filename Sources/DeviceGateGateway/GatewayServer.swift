@@ -28,14 +28,21 @@ public struct GatewayServer: Sendable {
     /// Other protocols to serve on the agent listener (the MCP server's `/mcp`), made once the
     /// ``Gatekeeper`` exists so that their calls meet the same decision.
     public let endpoints: @Sendable (Gatekeeper) -> [any GatewayEndpoint]
+    /// Shows calls an `approve` rule holds to a person; nil refuses them (503 approval_unavailable).
+    public let approver: (any Approver)?
+    /// The held requests `approver` decides through.
+    public let held: HeldRequests?
 
     public init(
         config: GatewayConfig, profiles: [Profile], store: TokenStore, signIns: any SignInStarter, alerter: any PersonAlerter,
         transport: any HTTPTransport = AsyncHTTPTransport.shared, time: any TimeSource = SystemTimeSource(), auditPath: String,
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), witnessInterval: Double? = AuditSettings().witnessInterval,
-        endpoints: @escaping @Sendable (Gatekeeper) -> [any GatewayEndpoint] = { _ in [] }
+        endpoints: @escaping @Sendable (Gatekeeper) -> [any GatewayEndpoint] = { _ in [] }, approver: (any Approver)? = nil,
+        held: HeldRequests? = nil
     ) {
         self.endpoints = endpoints
+        self.approver = approver
+        self.held = held
         self.signIns = signIns
         self.alerter = alerter
         self.transport = transport
@@ -89,7 +96,7 @@ public struct GatewayServer: Sendable {
         let witness = AuditWitness(audit: audit, profiles: served, interval: witnessInterval, time: time, alerter: alerter, logger: logger)
         let keeper = Gatekeeper(
             profiles: served, config: config, store: store, audit: audit, transport: transport, time: time, signIns: signIns,
-            alerter: alerter, metrics: GatewayMetrics(registry: registry), logger: logger)
+            alerter: alerter, metrics: GatewayMetrics(registry: registry), approver: approver, held: held, logger: logger)
         let mounted = endpoints(keeper)
         let main = Application(
             responder: GatewayResponder(keeper: keeper, endpoints: mounted),

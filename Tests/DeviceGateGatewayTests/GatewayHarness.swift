@@ -35,6 +35,7 @@ final class GatewayHarness: Sendable {
         settings tweakSettings: @Sendable (inout GatewaySettings) -> Void = { _ in },
         signedIn: Bool = true, remaining: Double = 3000, upstreamBasePath: String = "", time: (any TimeSource)? = nil,
         witnessInterval: Double? = nil,
+        approver: @Sendable (TokenStore) throws -> (any Approver, HeldRequests)? = { _ in nil },
         answer: @escaping @Sendable (RecordedRequest) async -> ScriptedResponse? = { _ in nil }
     ) async throws -> GatewayHarness {
         let idp = try await FakeIdentityProvider.start()
@@ -77,11 +78,12 @@ final class GatewayHarness: Sendable {
         let alerts = RecordingAlerter()
         let auditPath = dir.file("audit.jsonl")
         let registry = PrometheusCollectorRegistry()
+        let approval = try approver(store)
         let server = GatewayServer(
             config: config, profiles: [profile], store: store, signIns: DecliningSignIn(), alerter: alerts,
             time: time ?? SystemTimeSource(),
             auditPath: auditPath, registry: registry,
-            witnessInterval: witnessInterval)
+            witnessInterval: witnessInterval, approver: approval?.0, held: approval?.1)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "test")
         logger.logLevel = .critical

@@ -36,17 +36,24 @@ public final class Gatekeeper: Sendable {
     let metrics: any AccessMetrics
     let logger: Logger
     let tokenVariants = TokenRedactor.Variants()
+    /// The approval step: who is asked about calls an `approve` rule matches.
+    public let approvals: ApprovalDesk
     private let signInsRunning = NIOLockedValueBox<Set<String>>([])
 
     /// - Parameters:
     ///   - profiles: every configured profile; those without an `upstream` are not served.
     ///   - transport: for the identity providers (refresh, revocation), not for upstream calls.
-    ///   - time: the clock of the rate limits, the breaker window, the lock cache and the broker.
+    ///   - time: the clock of the rate limits, the breaker window, the lock cache, the broker and
+    ///     the approval deadlines.
+    ///   - approver: who shows held calls to a person (the Telegram bot); nil refuses them with
+    ///     503 `approval_unavailable`.
+    ///   - held: the registry the approver decides through; made here when not shared.
     public init(
         profiles: [Profile], config: GatewayConfig, store: TokenStore, audit: AuditLog, transport: any HTTPTransport,
         time: any TimeSource, signIns: any SignInStarter, alerter: any PersonAlerter, metrics: any AccessMetrics = NoAccessMetrics(),
-        logger: Logger
+        approver: (any Approver)? = nil, held: HeldRequests? = nil, logger: Logger
     ) {
+        self.approvals = ApprovalDesk(approver: approver, held: held ?? HeldRequests(time: time), audit: audit, time: time)
         var gates: [String: Gate] = [:]
         for profile in profiles {
             guard let settings = profile.gateway else { continue }

@@ -26,7 +26,9 @@ public struct ApprovalDesk: Sendable {
     /// Holds `request` until it is decided. Approved: the caller forwards, then calls
     /// ``conclude(_:_:result:)`` with what came of it. Anything else is concluded here: the
     /// message is edited and the caller only refuses.
-    public func hold(_ request: ApprovalRequest) async -> ApprovalVerdict {
+    /// - Parameter onHold: called once the request waits (not for a window or without an
+    ///   approver), e.g. to withdraw it when the caller hangs up.
+    public func hold(_ request: ApprovalRequest, onHold: (@Sendable (ApprovalRequest) -> Void)? = nil) async -> ApprovalVerdict {
         var fields = Self.fields(request)
         if let until = await windows.covering(request, now: time.now()) {
             fields["outcome"] = .string("approved_by_window")
@@ -41,6 +43,7 @@ public struct ApprovalDesk: Sendable {
             return verdict
         }
         await held.hold(request)
+        onHold?(request)
         await audit?.recordOrWarn("approval_held", fields)
         do {
             try await approver.present(request)

@@ -49,6 +49,11 @@ public actor HeldRequests {
         return request
     }
 
+    /// The caller went away: the request ends as ``ApprovalVerdict/withdrawn`` unless decided.
+    public func withdraw(_ id: HeldRequestID) {
+        resolve(id, .withdrawn)
+    }
+
     /// Forgets a request that could not be shown: nobody can decide it.
     func forget(_ id: HeldRequestID) {
         entries[id] = nil
