@@ -134,10 +134,15 @@ public struct GatewayServer: Sendable {
     }
 
     /// Runs until a signal, then shuts down gracefully.
-    public func run(logger: Logger, onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    /// - Parameter alongside: services that live and stop with the gateway (the Telegram bot
+    ///   that reads the person's commands and approval presses); started first, stopped last.
+    public func run(
+        logger: Logger, alongside: [any Service] = [], onReady: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
         let group = ServiceGroup(
             configuration: .init(
-                services: try applications(logger: logger, onReady: onReady), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: alongside + (try applications(logger: logger, onReady: onReady)), gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         try await group.run()
     }
 

@@ -1,0 +1,34 @@
+import DeviceGateKit
+import DeviceGateTelegram
+import Foundation
+
+/// The Telegram side of `devicegate serve`: with a bot token configured, serve polls the bot
+/// itself (commands and approval presses), since Telegram allows one `getUpdates` poller per
+/// token; the approver it builds shows held calls in the same chats.
+struct ServeBot {
+    let bot: TelegramBot
+    let approver: TelegramApprover
+    let held: HeldRequests
+
+    /// Nil when no bot token is configured (approvals are then refused) or `--no-bot` is given.
+    static func make(workspace: Workspace, store: TokenStore, enabled: Bool) throws -> ServeBot? {
+        let settings = workspace.config.notifierSettings.telegram
+        guard enabled, settings.hasBotToken else { return nil }
+        let chats = try settings.requireCommandChats()
+        let pollTimeout = 25
+        let api = try BotAPI(
+            settings: settings, transport: workspace.transport, pollTransport: BotRunner.pollTransport(pollTimeout: pollTimeout),
+            time: workspace.time)
+        let audit = workspace.auditLog(store: store)
+        let held = HeldRequests(time: workspace.time)
+        let approver = TelegramApprover(
+            api: api, chatIDs: chats, allowedUserIDs: settings.allowedUserIDs, signer: ApprovalTicket.Signer(storeKey: store.key),
+            held: held, audit: audit, time: workspace.time)
+        let bot = TelegramBot(
+            api: api, chatIDs: chats, allowedUserIDs: settings.allowedUserIDs, config: workspace.config, store: store, audit: audit,
+            transport: workspace.transport, time: workspace.time,
+            offsetFile: UpdateOffsetFile(path: workspace.paths.dataDirectory + "/telegram-bot.json"),
+            options: TelegramBot.Options(pollTimeout: pollTimeout), approver: approver)
+        return ServeBot(bot: bot, approver: approver, held: held)
+    }
+}
