@@ -32,15 +32,20 @@ public struct GatewayServer: Sendable {
     public let approver: (any Approver)?
     /// The held requests `approver` decides through.
     public let held: HeldRequests?
+    /// Lock and freeze files and approval windows, shared with the chat's kill switch.
+    public let locks: LockCache?
+    public let windows: ApprovalWindows?
 
     public init(
         config: GatewayConfig, profiles: [Profile], store: TokenStore, signIns: any SignInStarter, alerter: any PersonAlerter,
         transport: any HTTPTransport = AsyncHTTPTransport.shared, time: any TimeSource = SystemTimeSource(), auditPath: String,
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), witnessInterval: Double? = AuditSettings().witnessInterval,
         endpoints: @escaping @Sendable (Gatekeeper) -> [any GatewayEndpoint] = { _ in [] }, approver: (any Approver)? = nil,
-        held: HeldRequests? = nil
+        held: HeldRequests? = nil, locks: LockCache? = nil, windows: ApprovalWindows? = nil
     ) {
         self.endpoints = endpoints
+        self.locks = locks
+        self.windows = windows
         self.approver = approver
         self.held = held
         self.signIns = signIns
@@ -96,7 +101,8 @@ public struct GatewayServer: Sendable {
         let witness = AuditWitness(audit: audit, profiles: served, interval: witnessInterval, time: time, alerter: alerter, logger: logger)
         let keeper = Gatekeeper(
             profiles: served, config: config, store: store, audit: audit, transport: transport, time: time, signIns: signIns,
-            alerter: alerter, metrics: GatewayMetrics(registry: registry), approver: approver, held: held, logger: logger)
+            alerter: alerter, metrics: GatewayMetrics(registry: registry), approver: approver, held: held, locks: locks,
+            windows: windows, logger: logger)
         let mounted = endpoints(keeper)
         let main = Application(
             responder: GatewayResponder(keeper: keeper, endpoints: mounted),

@@ -29,7 +29,7 @@ public actor TelegramBot: Service {
     private let api: BotAPI
     private let chats: Set<Int64>
     private let allowedUsers: Set<Int64>
-    private let config: DeviceGateConfig
+    let config: DeviceGateConfig
     private let store: TokenStore
     private let audit: AuditLog?
     private let transport: any HTTPTransport
@@ -37,6 +37,7 @@ public actor TelegramBot: Service {
     private let offsetFile: UpdateOffsetFile
     private let options: Options
     private let approver: TelegramApprover?
+    let killSwitch: KillSwitch
 
     private var botID: Int64 = 0
     private var username: String?
@@ -53,9 +54,14 @@ public actor TelegramBot: Service {
     public init(
         api: BotAPI, chatIDs: [Int64], allowedUserIDs: [Int64] = [], config: DeviceGateConfig, store: TokenStore,
         audit: AuditLog? = nil, transport: any HTTPTransport, time: any TimeSource, offsetFile: UpdateOffsetFile,
-        options: Options = Options(), approver: TelegramApprover? = nil
+        options: Options = Options(), approver: TelegramApprover? = nil, killSwitch: KillSwitch? = nil
     ) {
         self.approver = approver
+        self.killSwitch =
+            killSwitch
+            ?? KillSwitch(
+                store: store, locks: LockCache(directory: store.directory, time: time), windows: nil, transport: transport, time: time,
+                audit: audit)
         self.api = api
         self.chats = Set(chatIDs)
         self.allowedUsers = Set(allowedUserIDs)
@@ -219,10 +225,11 @@ public actor TelegramBot: Service {
         if message.from?.isBot == true { return }
         guard let text = message.text, let command = BotCommand.parse(text, botUsername: username) else { return }
         options.log("devicegate bot: chat \(chat): /\(command.name)")
-        await execute(command, chat: chat, from: message.from?.id)
+        await execute(command, chat: chat, from: message.from)
     }
 
-    private func execute(_ command: BotCommand, chat: Int64, from user: Int64?) async {
+    private func execute(_ command: BotCommand, chat: Int64, from sender: TelegramUser?) async {
+        let user = sender?.id
         let argument = command.arguments.first
         switch command.name {
         case "start", "help":
@@ -235,6 +242,12 @@ public actor TelegramBot: Service {
             await reply(chat, profiles())
         case "logout":
             await reply(chat, await logout(argument, chat: chat, from: user))
+        case "freeze":
+            await reply(chat, await freeze(argument, chat: chat, from: sender))
+        case "unfreeze":
+            await reply(chat, await unfreeze(argument, chat: chat, from: sender))
+        case "kill":
+            await reply(chat, await kill(argument, chat: chat, from: sender))
         case "token", "tokens", "access_token", "refresh_token":
             await reply(
                 chat,
@@ -259,6 +272,9 @@ public actor TelegramBot: Service {
         /auth [profile] — sign in: I send a link and a code
         /status [profile] — who is signed in, and until when
         /logout [profile] — revoke the tokens and delete them
+        /freeze [profile] — stop every call and token at once (all profiles without a name)
+        /unfreeze [profile] — lift a freeze
+        /kill profile — revoke, delete the tokens and freeze
         /profiles — the configured profiles
         /help — this text
 
@@ -267,7 +283,7 @@ public actor TelegramBot: Service {
 
     private func profile(_ name: String?) throws -> Profile { try config.profile(named: name) }
 
-    private static func explain(_ error: any Error) -> String {
+    static func explain(_ error: any Error) -> String {
         TelegramHTML.escape((error as? ConfigError)?.message ?? String(describing: error))
     }
 
@@ -361,6 +377,8 @@ public actor TelegramBot: Service {
         } else {
             text += "❌ " + h.escape(s.problem ?? "not signed in") + " — send /auth \(h.escape(s.profile))"
         }
+        if let frozen = s.frozen { text += "\n🧊 " + h.escape(frozen) + " — /unfreeze \(h.escape(s.profile)) lifts it" }
+        if let locked = s.locked { text += "\n🔒 " + h.escape(locked) }
         return text
     }
 

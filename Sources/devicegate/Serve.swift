@@ -40,7 +40,8 @@ struct Serve: AsyncParsableCommand {
             per bot, so do not also run `devicegate bot` with the same token (--no-bot if you must).
 
             Answers: 401 sign_in_required · 403 forbidden, approval_denied, approval_timeout ·
-            423 locked (breaker) · 429 rate_limited · 503 approval_unavailable (no bot).
+            423 frozen (/freeze in the chat), locked (breaker) · 429 rate_limited ·
+            503 approval_unavailable (no bot).
             Admin: /healthz and /metrics (Prometheus) on --admin-listen. [gateway] in config.toml
             sets listen, socket, admin_listen, max_request_bytes, timeouts, audit_log, the
             breaker thresholds and [gateway.agents] keys (see `devicegate agent-key`).
@@ -77,7 +78,9 @@ struct Serve: AsyncParsableCommand {
             // through swift-metrics (bootstrapped here, once, by the program, not by a library).
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-            let bot = try ServeBot.make(workspace: workspace, store: store, enabled: !noBot)
+            let locks = LockCache(directory: store.directory, time: workspace.time)
+            let windows = ApprovalWindows()
+            let bot = try ServeBot.make(workspace: workspace, store: store, locks: locks, windows: windows, enabled: !noBot)
             let held = workspace.config.profiles.values.filter { !($0.gateway?.approval.rules.isEmpty ?? true) }.map(\.name).sorted()
             if bot == nil, !held.isEmpty {
                 StandardError.write(
@@ -93,7 +96,7 @@ struct Serve: AsyncParsableCommand {
                     guard config.mcp else { return [] }
                     let server = MCP.server(Array(workspace.config.profiles.values), keeper: keeper, workspace: workspace, store: store)
                     return [MCPEndpoint(server: server, maxBodyBytes: MCP.maxMessageBytes(config))]
-                }, approver: bot?.approver, held: bot?.held)
+                }, approver: bot?.approver, held: bot?.held, locks: locks, windows: windows)
             let served = workspace.config.profiles.values.filter { $0.gateway != nil }.map(\.name).sorted().joined(separator: ", ")
             do {
                 try await server.run(logger: logger, alongside: bot.map { [$0.bot] } ?? []) { [config] port in

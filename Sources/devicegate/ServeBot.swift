@@ -11,7 +11,11 @@ struct ServeBot {
     let held: HeldRequests
 
     /// Nil when no bot token is configured (approvals are then refused) or `--no-bot` is given.
-    static func make(workspace: Workspace, store: TokenStore, enabled: Bool) throws -> ServeBot? {
+    /// - Parameters:
+    ///   - locks, windows: the gateway's own, so `/freeze` holds from the very next call.
+    static func make(workspace: Workspace, store: TokenStore, locks: LockCache, windows: ApprovalWindows, enabled: Bool) throws
+        -> ServeBot?
+    {
         let settings = workspace.config.notifierSettings.telegram
         guard enabled, settings.hasBotToken else { return nil }
         let chats = try settings.requireCommandChats()
@@ -28,7 +32,9 @@ struct ServeBot {
             api: api, chatIDs: chats, allowedUserIDs: settings.allowedUserIDs, config: workspace.config, store: store, audit: audit,
             transport: workspace.transport, time: workspace.time,
             offsetFile: UpdateOffsetFile(path: workspace.paths.dataDirectory + "/telegram-bot.json"),
-            options: TelegramBot.Options(pollTimeout: pollTimeout), approver: approver)
+            options: TelegramBot.Options(pollTimeout: pollTimeout), approver: approver,
+            killSwitch: KillSwitch(
+                store: store, locks: locks, windows: windows, transport: workspace.transport, time: workspace.time, audit: audit))
         return ServeBot(bot: bot, approver: approver, held: held)
     }
 }

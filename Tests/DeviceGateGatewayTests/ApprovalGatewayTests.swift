@@ -145,3 +145,32 @@ final class NIOLockedBox: Sendable {
     func set(api: BotAPI, approver: TelegramApprover, store: TokenStore) { box.withLockedValue { $0 = (api, approver, store) } }
     func get() -> (BotAPI, TelegramApprover, TokenStore)? { box.withLockedValue { $0 } }
 }
+
+/// `/freeze` as the gateway sees it: 423 `frozen` from the very next call, lifted as fast.
+@Suite struct FreezeGatewayTests {
+    @Test func aFreezeRefusesTheNextCallAndAnUnfreezeLetsItThrough() async throws {
+        let gw = try await GatewayHarness.start(sharedLocks: true)
+        let locks = try #require(gw.locks)
+        let brake = KillSwitch(
+            store: gw.store, locks: locks, windows: nil, transport: AsyncHTTPTransport.shared, time: SystemTimeSource(), audit: nil)
+        #expect(try await gw.call("GET", "/work/v1.0/me").status == 200)
+        try await brake.freeze("work", by: "Alice", actor: [:])
+        let frozen = try await gw.call("GET", "/work/v1.0/me")
+        #expect(frozen.status == 423)
+        #expect(frozen.json["error"] as? String == "frozen")
+        #expect((frozen.json["reason"] as? String)?.contains("frozen by Alice") == true)
+        #expect(try await brake.unfreeze("work", actor: [:]))
+        #expect(try await gw.call("GET", "/work/v1.0/me").status == 200)
+        #expect(gw.upstream.requests.count == 2, "the frozen call never left")
+        await gw.stop()
+    }
+
+    @Test func aFreezeWrittenByAnotherProcessHoldsWithinASecond() async throws {
+        let gw = try await GatewayHarness.start()
+        #expect(try await gw.call("GET", "/work/v1.0/me").status == 200)
+        try ProfileLock(profile: "work", reason: "frozen by Bob", lockedAt: Date(), kind: .frozen).write(in: gw.store.directory)
+        try await Task.sleep(for: .milliseconds(1100))
+        #expect(try await gw.call("GET", "/work/v1.0/me").status == 423)
+        await gw.stop()
+    }
+}

@@ -29,7 +29,7 @@ public struct Admission: Sendable {
 
 /// The gateway's decision, without any server framework: a request head in, an ``Admission``
 /// or a ``Denial`` out. The steps run in a fixed order, each cheaper than the next and none
-/// revealing more than the caller may know: target form → agent key → profile → locked →
+/// revealing more than the caller may know: target form → agent key → profile → frozen/locked →
 /// rate limit → checked path → policy rule (and whether a person must approve it) → size → token.
 /// The approval itself waits for the body, so the ``Forwarder`` holds the call.
 public struct AdmissionCore: Sendable {
@@ -70,7 +70,12 @@ public struct AdmissionCore: Sendable {
         }
         audit["profile"] = .string(name)
 
-        // 4. Locked by the breaker?
+        // 4. Frozen by the person, or locked by the breaker?
+        if let frozen = keeper.locks.frozen(name) {
+            throw Denial(
+                status: .init(code: 423, reasonPhrase: "Locked"), error: "frozen", profile: name,
+                reason: "\(frozen.reason); the person can lift it with /unfreeze \(name) in the chat")
+        }
         if let lock = keeper.locks.lock(for: name) {
             throw Denial(
                 status: .init(code: 423, reasonPhrase: "Locked"), error: "locked", profile: name,

@@ -48,12 +48,17 @@ public final class Gatekeeper: Sendable {
     ///   - approver: who shows held calls to a person (the Telegram bot); nil refuses them with
     ///     503 `approval_unavailable`.
     ///   - held: the registry the approver decides through; made here when not shared.
+    ///   - locks: the lock and freeze cache, shared with the chat's ``KillSwitch`` so a freeze
+    ///     holds from the next call; made here when not shared.
+    ///   - windows: the open 15-minute approvals, shared so a freeze closes them.
     public init(
         profiles: [Profile], config: GatewayConfig, store: TokenStore, audit: AuditLog, transport: any HTTPTransport,
         time: any TimeSource, signIns: any SignInStarter, alerter: any PersonAlerter, metrics: any AccessMetrics = NoAccessMetrics(),
-        approver: (any Approver)? = nil, held: HeldRequests? = nil, logger: Logger
+        approver: (any Approver)? = nil, held: HeldRequests? = nil, locks: LockCache? = nil, windows: ApprovalWindows? = nil,
+        logger: Logger
     ) {
-        self.approvals = ApprovalDesk(approver: approver, held: held ?? HeldRequests(time: time), audit: audit, time: time)
+        self.approvals = ApprovalDesk(
+            approver: approver, held: held ?? HeldRequests(time: time), windows: windows ?? ApprovalWindows(), audit: audit, time: time)
         var gates: [String: Gate] = [:]
         for profile in profiles {
             guard let settings = profile.gateway else { continue }
@@ -74,7 +79,7 @@ public final class Gatekeeper: Sendable {
         self.store = store
         self.audit = audit
         self.breaker = Breaker(config)
-        self.locks = LockCache(directory: store.directory, time: time)
+        self.locks = locks ?? LockCache(directory: store.directory, time: time)
         self.time = time
         self.agents = AgentKeys(config.agents)
         self.upstream = UpstreamClient(config: config)

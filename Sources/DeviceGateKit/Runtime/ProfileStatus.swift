@@ -11,6 +11,10 @@ public struct ProfileStatus: Sendable {
     public var expiresAt: Date?
     public var hasRefreshToken: Bool
     public var problem: String?
+    /// Why the person froze the profile (`/freeze`); nil when it is not frozen.
+    public var frozen: String?
+    /// Why the breaker locked it; nil when it is not locked.
+    public var locked: String?
     public var store: StorePosture
 
     public struct StorePosture: Sendable {
@@ -26,6 +30,8 @@ public struct ProfileStatus: Sendable {
             grant: profile.grant, signedIn: false, identity: nil, scopes: [],
             expiresAt: nil, hasRefreshToken: false, problem: nil,
             store: StorePosture(keySource: store.key.source.label, path: store.path(for: profile.name)))
+        status.frozen = ProfileLock.read(profile.name, in: store.directory, kind: .frozen)?.reason
+        status.locked = ProfileLock.read(profile.name, in: store.directory, kind: .breaker)?.reason
         do {
             guard let entry = try store.load(profile.name) else {
                 if profile.grant.isService {
@@ -60,7 +66,7 @@ public struct ProfileStatus: Sendable {
             "profile": profile, "provider": provider, "grant": grant.rawValue, "signed_in": signedIn,
             "name": identity?.name ?? NSNull(), "email": identity?.email ?? NSNull(), "username": identity?.username ?? NSNull(),
             "scopes": scopes, "expires_at": expiresAt.map(JSONTime.string) ?? NSNull(), "has_refresh_token": hasRefreshToken,
-            "problem": problem ?? NSNull(),
+            "problem": problem ?? NSNull(), "frozen": frozen ?? NSNull(), "locked": locked ?? NSNull(),
             "store": ["encryption": store.encryption, "key": store.keySource, "path": store.path],
         ]
     }
