@@ -81,6 +81,8 @@ struct Serve: AsyncParsableCommand {
             let locks = LockCache(directory: store.directory, time: workspace.time)
             let windows = ApprovalWindows()
             let bot = try ServeBot.make(workspace: workspace, store: store, locks: locks, windows: windows, enabled: !noBot)
+            let poller = bot == nil ? nil : try await RawTokenGate.claimPoller(workspace)
+            defer { poller?.release() }
             let held = workspace.config.profiles.values.filter { !($0.gateway?.approval.rules.isEmpty ?? true) }.map(\.name).sorted()
             if bot == nil, !held.isEmpty {
                 StandardError.write(
