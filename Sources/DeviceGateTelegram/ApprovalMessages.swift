@@ -30,11 +30,19 @@ enum ApprovalMessages {
         case .rawToken(let requester):
             lines.append("🔑 <b>Raw token for \(h.escape(request.profile)) requested</b> by \(h.escape(requester))")
             lines.append("It leaves the gateway's rules behind: the process can use it for anything the token allows.")
+        case .breakerLock(let reason):
+            lines.append("🔒 <b>\(h.escape(request.profile)) was locked by the breaker</b>: \(h.escape(reason)).")
+            lines.append("Its tokens were revoked. Unlock once it is safe, then sign in again (/auth \(h.escape(request.profile))).")
+            lines.append("Buttons expire \(clock(request.expiresAt)); `devicegate unlock \(h.escape(request.profile))` works any time.")
+            return lines.joined(separator: "\n")
         }
         lines.append("Rule: \(h.code(request.rule))")
         lines.append("Expires \(clock(request.expiresAt)) (in \(duration(request.expiresAt.timeIntervalSince(now)))).")
         return lines.joined(separator: "\n")
     }
+
+    static let unlock = "🔓 Unlock"
+    static let keepLocked = "🔒 Keep locked"
 
     static func keyboard(_ request: ApprovalRequest, signer: ApprovalTicket.Signer, chat: Int64) -> InlineKeyboard {
         func button(_ title: String, _ answer: ApprovalAnswer) -> InlineKeyboard.Button {
@@ -42,14 +50,25 @@ enum ApprovalMessages {
                 text: title,
                 callbackData: signer.encode(ApprovalTicket(action: Character(answer.rawValue), id: request.id), for: String(chat)))
         }
+        if case .breakerLock = request.subject {
+            // No window: an unlock is one decision.
+            return InlineKeyboard([[button(unlock, .approveOnce), button(keepLocked, .deny)]])
+        }
         return InlineKeyboard([
             [button(approveOnce, .approveOnce), button(approveForWindow, .approveForWindow)], [button(deny, .deny)],
         ])
     }
 
     /// The line that replaces the buttons.
-    static func ending(_ verdict: ApprovalVerdict, result: String?) -> String {
+    static func ending(_ request: ApprovalRequest, _ verdict: ApprovalVerdict, result: String?) -> String {
         let h = TelegramHTML.self
+        if case .breakerLock = request.subject {
+            switch verdict {
+            case .approved(let person, _): return "🔓 Unlocked by \(h.bold(person.name))."
+            case .denied(let person): return "🔒 Kept locked by \(h.bold(person.name))."
+            default: return "🔒 Still locked; `devicegate unlock \(h.escape(request.profile))` lifts it."
+            }
+        }
         switch verdict {
         case .approved(let person, let window):
             return "✅ Approved by \(h.bold(person.name))" + (window ? " for 15 minutes (this rule, this agent)" : "")

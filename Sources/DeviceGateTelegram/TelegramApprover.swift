@@ -61,7 +61,7 @@ public actor TelegramApprover: Approver {
 
     public func conclude(_ request: ApprovalRequest, _ verdict: ApprovalVerdict, result: String?) async {
         guard let messages = shown.removeValue(forKey: request.id) else { return }
-        let ending = ApprovalMessages.ending(verdict, result: result)
+        let ending = ApprovalMessages.ending(request, verdict, result: result)
         for message in messages {
             do {
                 try await api.editMessageText(chatID: message.chat, messageID: message.messageID, html: message.html + "\n\n" + ending)
@@ -125,9 +125,10 @@ public actor TelegramApprover: Approver {
             return .refused("this button does nothing", fields)
         }
         let person = ApprovalPerson(id: String(query.from.id), name: query.from.displayName)
-        guard await held.decide(ticket.id, answer, by: person) != nil else {
+        guard let request = await held.decide(ticket.id, answer, by: person) else {
             return .refused("this request was already decided or has expired", fields)
         }
+        if case .breakerLock = request.subject { return .decided(answer == .deny ? "Kept locked." : "Unlocked.") }
         switch answer {
         case .approveOnce: return .decided("Approved once.")
         case .approveForWindow: return .decided("Approved for 15 minutes.")

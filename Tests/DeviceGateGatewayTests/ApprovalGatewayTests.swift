@@ -20,11 +20,12 @@ import Testing
         let time: SteppedTime
         let bot: Task<Void, any Error>
 
-        static func start(timeout: Int = 120) async throws -> Setup {
+        static func start(timeout: Int = 120, breakerDenials: Int = 20) async throws -> Setup {
             let fake = try await FakeBotAPI.start()
             let time = SteppedTime(Date())
             let parts = NIOLockedBox()
             let gateway = try await GatewayHarness.start(
+                config: { $0.breakerDenials = breakerDenials },
                 settings: { settings in
                     settings.approval = ApprovalPolicy(rules: [try! PolicyRule("POST /upload")], timeout: timeout)
                 }, time: time,
@@ -32,7 +33,7 @@ import Testing
                     let api = BotAPI(token: Secret(FakeBotAPI.token), base: fake.apiBase, transport: AsyncHTTPTransport.shared, time: time)
                     let held = HeldRequests(time: time)
                     let approver = TelegramApprover(
-                        api: api, chatIDs: [chat], allowedUserIDs: [], signer: ApprovalTicket.Signer(storeKey: store.key), held: held,
+                        api: api, chatIDs: [chat], allowedUserIDs: [chat], signer: ApprovalTicket.Signer(storeKey: store.key), held: held,
                         audit: nil, time: time, log: { _ in })
                     parts.set(api: api, approver: approver, store: store)
                     return (approver, held)
@@ -133,6 +134,28 @@ import Testing
         try await s.fake.wait(for: "the answer") { !$0.callbackAnswers.isEmpty }
         #expect(s.fake.snapshot.callbackAnswers[0].text == "Nothing changed: this request was already decided or has expired.")
         #expect(s.gateway.upstream.requests.isEmpty)
+        await s.stop()
+    }
+
+    @Test func theBreakersAlertCarriesUnlockAndKeepLockedButtons() async throws {
+        let s = try await Setup.start(breakerDenials: 1)
+        for _ in 0..<2 { #expect(try await s.gateway.call("DELETE", "/work/v1.0/me").status == 403) }
+        let alert = try await s.message()
+        #expect(alert.text.contains("work was locked by the breaker"))
+        #expect(alert.buttons.map(\.text) == ["🔓 Unlock", "🔒 Keep locked"])
+        #expect(ProfileLock.read("work", in: s.gateway.store.directory) != nil)
+        #expect(try await s.gateway.call("GET", "/work/v1.0/me").status == 423)
+        // A stranger's press changes nothing.
+        let stranger = try #require(s.fake.press("🔓 Unlock", messageID: alert.messageID, userID: 666))
+        try await s.fake.wait(for: "the stranger's answer") { $0.callbackAnswers.contains { $0.queryID == stranger } }
+        #expect(ProfileLock.read("work", in: s.gateway.store.directory) != nil)
+
+        s.fake.press("🔓 Unlock", messageID: alert.messageID, userID: Self.chat)
+        try await s.fake.wait(for: "the unlock edit") { $0.messages[0].edited }
+        #expect(s.fake.messages[0].text.hasSuffix("🔓 Unlocked by Alice (@alice)."))
+        #expect(ProfileLock.read("work", in: s.gateway.store.directory) == nil)
+        let records = try await s.gateway.auditRecords { $0.contains { $0["event"] as? String == "unlocked" } }
+        #expect(records.contains { $0["event"] as? String == "unlocked" && $0["by_id"] as? String == "\(Self.chat)" })
         await s.stop()
     }
 

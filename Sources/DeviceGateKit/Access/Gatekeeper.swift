@@ -149,5 +149,34 @@ public final class Gatekeeper: Sendable {
         await alerter.alert(
             "🔒 \(profile) was locked: \(reason). Its tokens were revoked. Run `devicegate unlock \(profile)` when it is safe.",
             about: gate.profile)
+        offerUnlock(profile, reason: reason, at: now)
     }
+
+    /// With an approver (the chat), the lock also comes with Unlock / Keep locked buttons, under
+    /// the same rules as approvals: signed, single-use, only from the allowed people.
+    private func offerUnlock(_ profile: String, reason: String, at now: Date) {
+        guard approvals.approver != nil else { return }
+        let request = ApprovalRequest(
+            profile: profile, agent: "breaker", rule: "breaker", subject: .breakerLock(reason: reason), heldAt: now,
+            expiresAt: now.addingTimeInterval(Self.unlockOfferLifetime))
+        let approvals = self.approvals
+        let locks = self.locks
+        let audit = self.audit
+        Task {
+            let verdict = await approvals.hold(request)
+            guard case .approved(let person, _) = verdict else { return }
+            do {
+                try locks.remove(profile, kind: .breaker)
+                await audit.recordOrWarn(
+                    "unlocked",
+                    ["profile": .string(profile), "by": .string("telegram"), "by_id": .string(person.id), "by_name": .string(person.name)])
+                await approvals.conclude(request, verdict, result: "unlocked")
+            } catch {
+                await approvals.approver?.conclude(request, .unavailable(reason: "the lock could not be removed: \(error)"), result: nil)
+            }
+        }
+    }
+
+    /// How long the Unlock button works; `devicegate unlock` works any time.
+    static let unlockOfferLifetime: TimeInterval = 24 * 3600
 }

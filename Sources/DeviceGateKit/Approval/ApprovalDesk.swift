@@ -102,6 +102,8 @@ public struct ApprovalDesk: Sendable {
             fields["body_sha256"] = .string(call.bodySHA256)
         case .rawToken(let requester):
             fields["raw_token_for"] = .string(requester)
+        case .breakerLock(let reason):
+            fields["lock_reason"] = .string(reason)
         }
         return fields
     }

@@ -11,6 +11,8 @@ public struct ApprovalRequest: Sendable, Equatable {
         case call(HeldCall)
         /// `devicegate token` or `exec` with `token_access = "approve"`: who wants the raw token.
         case rawToken(requester: String)
+        /// The breaker locked the profile: approving unlocks it, denying keeps it locked.
+        case breakerLock(reason: String)
     }
 
     public let id: HeldRequestID
