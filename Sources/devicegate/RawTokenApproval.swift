@@ -52,23 +52,12 @@ enum RawTokenGate {
             )
         }
         defer { lock.release() }
-        let chats = try settings.requireCommandChats()
-        let api = try BotAPI(
-            settings: settings, transport: workspace.transport, pollTransport: BotRunner.pollTransport(pollTimeout: 10),
-            time: workspace.time)
-        let audit = workspace.auditLog(store: store)
-        let held = HeldRequests(time: workspace.time)
-        let approver = TelegramApprover(
-            api: api, chatIDs: chats, allowedUserIDs: settings.allowedUserIDs, signer: ApprovalTicket.Signer(storeKey: store.key),
-            held: held, audit: audit, time: workspace.time)
-        let bot = TelegramBot(
-            api: api, chatIDs: chats, allowedUserIDs: settings.allowedUserIDs, config: workspace.config, store: store, audit: audit,
-            transport: workspace.transport, time: workspace.time,
-            offsetFile: UpdateOffsetFile(path: workspace.paths.dataDirectory + "/telegram-bot.json"),
-            options: TelegramBot.Options(pollTimeout: 10, log: { _ in }), approver: approver)
+        let parts = try ServeBot.assemble(workspace: workspace, store: store, pollTimeout: 10, log: { _ in }, killSwitch: nil)
+        let bot = parts.bot
         let polling = Task { try await bot.run() }
         defer { polling.cancel() }
-        let desk = ApprovalDesk(approver: approver, held: held, audit: audit, time: workspace.time)
+        let desk = ApprovalDesk(
+            approver: parts.approver, held: parts.held, audit: workspace.auditLog(store: store), time: workspace.time)
         let now = workspace.time.now()
         let timeout = profile.gateway?.approval.timeout ?? ApprovalPolicy.defaultTimeout
         let request = ApprovalRequest(

@@ -16,10 +16,21 @@ struct ServeBot {
     static func make(workspace: Workspace, store: TokenStore, locks: LockCache, windows: ApprovalWindows, enabled: Bool) throws
         -> ServeBot?
     {
+        guard enabled, workspace.config.notifierSettings.telegram.hasBotToken else { return nil }
+        return try assemble(
+            workspace: workspace, store: store, pollTimeout: 25, log: StandardError.write,
+            killSwitch: KillSwitch(
+                store: store, locks: locks, windows: windows, transport: workspace.transport, time: workspace.time,
+                audit: workspace.auditLog(store: store)))
+    }
+
+    /// The bot with an approver on the configured chats, for `serve` and for a `token`/`exec`
+    /// that waits for an approval (which polls only while it waits).
+    static func assemble(
+        workspace: Workspace, store: TokenStore, pollTimeout: Int, log: @escaping @Sendable (String) -> Void, killSwitch: KillSwitch?
+    ) throws -> ServeBot {
         let settings = workspace.config.notifierSettings.telegram
-        guard enabled, settings.hasBotToken else { return nil }
         let chats = try settings.requireCommandChats()
-        let pollTimeout = 25
         let api = try BotAPI(
             settings: settings, transport: workspace.transport, pollTransport: BotRunner.pollTransport(pollTimeout: pollTimeout),
             time: workspace.time)
@@ -27,14 +38,12 @@ struct ServeBot {
         let held = HeldRequests(time: workspace.time)
         let approver = TelegramApprover(
             api: api, chatIDs: chats, allowedUserIDs: settings.allowedUserIDs, signer: ApprovalTicket.Signer(storeKey: store.key),
-            held: held, audit: audit, time: workspace.time)
+            held: held, audit: audit, time: workspace.time, log: log)
         let bot = TelegramBot(
             api: api, chatIDs: chats, allowedUserIDs: settings.allowedUserIDs, config: workspace.config, store: store, audit: audit,
             transport: workspace.transport, time: workspace.time,
             offsetFile: UpdateOffsetFile(path: workspace.paths.dataDirectory + "/telegram-bot.json"),
-            options: TelegramBot.Options(pollTimeout: pollTimeout), approver: approver,
-            killSwitch: KillSwitch(
-                store: store, locks: locks, windows: windows, transport: workspace.transport, time: workspace.time, audit: audit))
+            options: TelegramBot.Options(pollTimeout: pollTimeout, log: log), approver: approver, killSwitch: killSwitch)
         return ServeBot(bot: bot, approver: approver, held: held)
     }
 }
