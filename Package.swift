@@ -175,6 +175,8 @@ let package = Package(
             name: "DeviceGateGatewayTests",
             dependencies: [
                 "DeviceGateKit", "DeviceGateGateway", "DeviceGateTestSupport",
+                // The approval tests run the Telegram approver against the Bot API double.
+                "DeviceGateTelegram",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -22,7 +22,8 @@ public struct GatewayResponder: HTTPResponder {
             return await serve(endpoint, head: head, refusal: refusal, body: request.body)
         }
         do throws(Denial) {
-            let answer = try await keeper.call(head, refusal: refusal, body: request.body)
+            let answer = try await keeper.call(
+                head, refusal: refusal, body: request.body, caller: ConnectionPresence(channel: context.channel))
             return Response(
                 status: answer.status, headers: answer.headers,
                 body: ResponseBody(contentLength: answer.contentLength) { writer in
@@ -54,6 +55,20 @@ public struct GatewayResponder: HTTPResponder {
             return Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
         } catch {
             return error.response()
+        }
+    }
+}
+
+/// The agent's connection as ``CallerPresence``: gone when ``HangUpWatch`` sees it end.
+struct ConnectionPresence: CallerPresence {
+    let channel: any Channel
+
+    func whenGone(_ action: @escaping @Sendable () -> Void) {
+        channel.pipeline.handler(type: HangUpWatch.self).whenComplete { found in
+            switch found {
+            case .success(let watch): watch.gone.futureResult.whenComplete { _ in action() }
+            case .failure: action()  // the pipeline is already gone
+            }
         }
     }
 }

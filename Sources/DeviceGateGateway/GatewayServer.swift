@@ -30,15 +30,27 @@ public struct GatewayServer: Sendable {
     /// Other protocols to serve on the agent listener (the MCP server's `/mcp`), made once the
     /// ``Gatekeeper`` exists so that their calls meet the same decision.
     public let endpoints: @Sendable (Gatekeeper) -> [any GatewayEndpoint]
+    /// Shows calls an `approve` rule holds to a person; nil refuses them (503 approval_unavailable).
+    public let approver: (any Approver)?
+    /// The held requests `approver` decides through.
+    public let held: HeldRequests?
+    /// Lock and freeze files and approval windows, shared with the chat's kill switch.
+    public let locks: LockCache?
+    public let windows: ApprovalWindows?
 
     public init(
         config: GatewayConfig, profiles: [Profile], store: TokenStore, tokens: (any ProfileStore)? = nil, signIns: any SignInStarter,
         alerter: any PersonAlerter,
         transport: any HTTPTransport = AsyncHTTPTransport.shared, time: any TimeSource = SystemTimeSource(), auditPath: String,
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), witnessInterval: Double? = AuditSettings().witnessInterval,
-        endpoints: @escaping @Sendable (Gatekeeper) -> [any GatewayEndpoint] = { _ in [] }
+        endpoints: @escaping @Sendable (Gatekeeper) -> [any GatewayEndpoint] = { _ in [] }, approver: (any Approver)? = nil,
+        held: HeldRequests? = nil, locks: LockCache? = nil, windows: ApprovalWindows? = nil
     ) {
         self.endpoints = endpoints
+        self.locks = locks
+        self.windows = windows
+        self.approver = approver
+        self.held = held
         self.signIns = signIns
         self.alerter = alerter
         self.transport = transport
@@ -93,8 +105,8 @@ public struct GatewayServer: Sendable {
         let witness = AuditWitness(audit: audit, profiles: served, interval: witnessInterval, time: time, alerter: alerter, logger: logger)
         let keeper = Gatekeeper(
             profiles: served, config: config, store: store, tokens: tokens, audit: audit, transport: transport, time: time,
-            signIns: signIns,
-            alerter: alerter, metrics: GatewayMetrics(registry: registry), logger: logger)
+            signIns: signIns, alerter: alerter, metrics: GatewayMetrics(registry: registry), approver: approver, held: held,
+            locks: locks, windows: windows, logger: logger)
         let mounted = endpoints(keeper)
         let main = Application(
             responder: GatewayResponder(keeper: keeper, endpoints: mounted),
@@ -132,10 +144,15 @@ public struct GatewayServer: Sendable {
     }
 
     /// Runs until a signal, then shuts down gracefully.
-    public func run(logger: Logger, onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    /// - Parameter alongside: services that live and stop with the gateway (the Telegram bot
+    ///   that reads the person's commands and approval presses); started first, stopped last.
+    public func run(
+        logger: Logger, alongside: [any Service] = [], onReady: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
         let group = ServiceGroup(
             configuration: .init(
-                services: try applications(logger: logger, onReady: onReady), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: alongside + (try applications(logger: logger, onReady: onReady)), gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         try await group.run()
     }
 

@@ -1,7 +1,7 @@
 import DeviceGateKit
 import Foundation
 
-/// A small Telegram Bot API client: the five methods devicegate needs, over the Kit's
+/// A small Telegram Bot API client: the six methods devicegate needs, over the Kit's
 /// ``HTTPTransport`` (so tests run it against a real loopback server), with Telegram's
 /// envelope, flood control and outages handled in one place.
 ///
@@ -81,6 +81,14 @@ public struct BotAPI: Sendable {
         } catch let error as TelegramError where error.isNotModified {
             return
         }
+    }
+
+    /// Stops the spinner on the button the person pressed, with a short note (Telegram shows
+    /// up to 200 characters). Every callback gets one, or the client keeps spinning.
+    public func answerCallbackQuery(id: String, text: String?) async throws {
+        _ = try await call(
+            "answerCallbackQuery", AnswerCallbackQuery(callbackQueryID: id, text: text.map { String($0.prefix(200)) }),
+            as: IgnoredResult.self)
     }
 
     /// One long poll: the updates from `offset` on, waiting up to `timeout` seconds for one.

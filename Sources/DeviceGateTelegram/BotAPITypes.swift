@@ -8,6 +8,7 @@ public struct TelegramUser: Decodable, Sendable, Equatable {
     public var id: Int64
     public var isBot: Bool?
     public var firstName: String?
+    public var lastName: String?
     /// Without the `@`; bots always have one, and `/cmd@username` must match it.
     public var username: String?
 
@@ -15,7 +16,19 @@ public struct TelegramUser: Decodable, Sendable, Equatable {
         case id
         case isBot = "is_bot"
         case firstName = "first_name"
+        case lastName = "last_name"
         case username
+    }
+
+    /// How an audit record and a message name the person: first and last name, then @username.
+    public var displayName: String {
+        let name = [firstName, lastName].compactMap { $0 }.joined(separator: " ")
+        switch (name.isEmpty, username) {
+        case (false, let handle?): return "\(name) (@\(handle))"
+        case (false, nil): return name
+        case (true, let handle?): return "@\(handle)"
+        case (true, nil): return "user \(id)"
+        }
     }
 }
 
@@ -39,26 +52,51 @@ public struct TelegramMessage: Decodable, Sendable, Equatable {
     }
 }
 
-/// One update from `getUpdates`. Only `message` is acted on: edits, channel posts and
-/// callbacks are acknowledged and ignored.
+/// One update from `getUpdates`. `message` and `callback_query` are acted on: edits, channel
+/// posts and the rest are acknowledged and ignored.
 public struct TelegramUpdate: Decodable, Sendable, Equatable {
     public var updateID: Int
     public var message: TelegramMessage?
+    public var callbackQuery: CallbackQuery?
 
     enum CodingKeys: String, CodingKey {
         case updateID = "update_id"
         case message
+        case callbackQuery = "callback_query"
     }
 }
 
-/// An inline keyboard; devicegate uses URL buttons only, which need no callback handling.
+/// A press on an inline button. `from` is whoever pressed, which in a group can be any member;
+/// `data` is whatever the client sent, and is checked before it means anything.
+public struct CallbackQuery: Decodable, Sendable, Equatable {
+    public var id: String
+    public var from: TelegramUser
+    /// The message with the button; absent when it is too old for Telegram to include.
+    public var message: TelegramMessage?
+    public var data: String?
+}
+
+/// An inline keyboard: URL buttons (the sign-in link) and callback buttons (approvals).
 public struct InlineKeyboard: Encodable, Sendable, Equatable {
     public struct Button: Encodable, Sendable, Equatable {
         public var text: String
-        public var url: String
+        public var url: String?
+        /// 1–64 bytes, sent back in the `callback_query` when pressed.
+        public var callbackData: String?
+
         public init(text: String, url: String) {
             self.text = text
             self.url = url
+        }
+
+        public init(text: String, callbackData: String) {
+            self.text = text
+            self.callbackData = callbackData
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case text, url
+            case callbackData = "callback_data"
         }
     }
 
@@ -140,11 +178,22 @@ struct EditMessageText: Encodable {
 struct GetUpdates: Encodable {
     var offset: Int?
     var timeout: Int
-    var allowedUpdates = ["message"]
+    /// Callbacks must be asked for by name once the list is set at all.
+    var allowedUpdates = ["message", "callback_query"]
 
     enum CodingKeys: String, CodingKey {
         case offset, timeout
         case allowedUpdates = "allowed_updates"
+    }
+}
+
+struct AnswerCallbackQuery: Encodable {
+    var callbackQueryID: String
+    var text: String?
+
+    enum CodingKeys: String, CodingKey {
+        case callbackQueryID = "callback_query_id"
+        case text
     }
 }
 

@@ -29,13 +29,15 @@ public actor TelegramBot: Service {
     private let api: BotAPI
     private let chats: Set<Int64>
     private let allowedUsers: Set<Int64>
-    private let config: DeviceGateConfig
+    let config: DeviceGateConfig
     private let store: any ProfileStore
     private let audit: AuditLog?
     private let transport: any HTTPTransport
     private let time: any TimeSource
     private let offsetFile: UpdateOffsetFile
     private let options: Options
+    private let approver: TelegramApprover?
+    let killSwitch: KillSwitch
 
     private var botID: Int64 = 0
     private var username: String?
@@ -47,11 +49,19 @@ public actor TelegramBot: Service {
     ///   - audit: where sign-ins and logouts are recorded, with the chat and the person.
     ///   - transport: for the identity providers (the Bot API has its own in `api`).
     ///   - offsetFile: usually `DATA_DIR/telegram-bot.json`.
+    ///   - approver: handles button presses on approval messages; one poller reads both, since
+    ///     Telegram allows one `getUpdates` per bot. Without it, presses are answered and ignored.
     public init(
         api: BotAPI, chatIDs: [Int64], allowedUserIDs: [Int64] = [], config: DeviceGateConfig, store: any ProfileStore,
         audit: AuditLog? = nil, transport: any HTTPTransport, time: any TimeSource, offsetFile: UpdateOffsetFile,
-        options: Options = Options()
+        options: Options = Options(), approver: TelegramApprover? = nil, killSwitch: KillSwitch? = nil
     ) {
+        self.approver = approver
+        self.killSwitch =
+            killSwitch
+            ?? KillSwitch(
+                store: store, locks: LockCache(store: store, time: time), windows: nil, transport: transport, time: time,
+                audit: audit)
         self.api = api
         self.chats = Set(chatIDs)
         self.allowedUsers = Set(allowedUserIDs)
@@ -189,6 +199,16 @@ public actor TelegramBot: Service {
     // MARK: Messages
 
     private func handle(_ update: TelegramUpdate) async {
+        if let query = update.callbackQuery {
+            if let approver {
+                await approver.handle(query)
+            } else {
+                do { try await api.answerCallbackQuery(id: query.id, text: "Nothing to decide here.") } catch {
+                    options.log("devicegate bot: could not answer a button press: \(error)")
+                }
+            }
+            return
+        }
         guard let message = update.message else { return }
         let chat = message.chat.id
         let sender = message.from.map { "user \($0.id)" + ($0.username.map { " @\($0)" } ?? "") } ?? "an unknown sender"
@@ -205,10 +225,11 @@ public actor TelegramBot: Service {
         if message.from?.isBot == true { return }
         guard let text = message.text, let command = BotCommand.parse(text, botUsername: username) else { return }
         options.log("devicegate bot: chat \(chat): /\(command.name)")
-        await execute(command, chat: chat, from: message.from?.id)
+        await execute(command, chat: chat, from: message.from)
     }
 
-    private func execute(_ command: BotCommand, chat: Int64, from user: Int64?) async {
+    private func execute(_ command: BotCommand, chat: Int64, from sender: TelegramUser?) async {
+        let user = sender?.id
         let argument = command.arguments.first
         switch command.name {
         case "start", "help":
@@ -221,6 +242,12 @@ public actor TelegramBot: Service {
             await reply(chat, await profiles())
         case "logout":
             await reply(chat, await logout(argument, chat: chat, from: user))
+        case "freeze":
+            await reply(chat, await freeze(argument, chat: chat, from: sender))
+        case "unfreeze":
+            await reply(chat, await unfreeze(argument, chat: chat, from: sender))
+        case "kill":
+            await reply(chat, await kill(argument, chat: chat, from: sender))
         case "token", "tokens", "access_token", "refresh_token":
             await reply(
                 chat,
@@ -245,6 +272,9 @@ public actor TelegramBot: Service {
         /auth [profile] — sign in: I send a link and a code
         /status [profile] — who is signed in, and until when
         /logout [profile] — revoke the tokens and delete them
+        /freeze [profile] — stop every call and token at once (all profiles without a name)
+        /unfreeze [profile] — lift a freeze
+        /kill profile — revoke, delete the tokens and freeze
         /profiles — the configured profiles
         /help — this text
 
@@ -253,7 +283,7 @@ public actor TelegramBot: Service {
 
     private func profile(_ name: String?) throws -> Profile { try config.profile(named: name) }
 
-    private static func explain(_ error: any Error) -> String {
+    static func explain(_ error: any Error) -> String {
         TelegramHTML.escape((error as? ConfigError)?.message ?? String(describing: error))
     }
 
@@ -349,6 +379,8 @@ public actor TelegramBot: Service {
         } else {
             text += "❌ " + h.escape(s.problem ?? "not signed in") + " — send /auth \(h.escape(s.profile))"
         }
+        if let frozen = s.frozen { text += "\n🧊 " + h.escape(frozen) + " — /unfreeze \(h.escape(s.profile)) lifts it" }
+        if let locked = s.locked { text += "\n🔒 " + h.escape(locked) }
         return text
     }
 

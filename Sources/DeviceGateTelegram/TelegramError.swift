@@ -71,7 +71,7 @@ public struct TelegramError: Error, Sendable, CustomStringConvertible {
                 "Telegram will not hand out updates (409 Conflict, in \(method)): a webhook is set for this bot. Remove it (the Bot API's deleteWebhook) or give devicegate a bot of its own. Telegram said: \(detail)"
         case .conflict:
             return
-                "another program is reading this bot's updates (409 Conflict, in \(method)): only one poller per bot token can run. Stop the other `devicegate bot`, OpenClaw gateway or script, or give devicegate a bot of its own. Telegram said: \(detail)"
+                "another program is reading this bot's updates (409 Conflict, in \(method)): only one poller per bot token can run. Stop the other poller (a second `devicegate bot`, a `devicegate bot` beside `devicegate serve`, which runs the bot itself, an OpenClaw gateway or a script), or give devicegate a bot of its own. Telegram said: \(detail)"
         case .rateLimited(let seconds):
             return "Telegram's flood control asks to wait \(seconds) s (429, in \(method))"
         case .rejected:

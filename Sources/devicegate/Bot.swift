@@ -55,6 +55,8 @@ struct Bot: AsyncParsableCommand {
                     audit: workspace.auditLog(store: store), transport: workspace.transport, time: workspace.time,
                     offsetFile: UpdateOffsetFile(path: workspace.paths.dataDirectory + "/telegram-bot.json"),
                     options: TelegramBot.Options(pollTimeout: pollTimeout))
+                let poller = try await RawTokenGate.claimPoller(workspace)
+                defer { poller.release() }
                 do {
                     try await BotRunner.run(bot)
                 } catch let error as TelegramError where error.kind == .unauthorized {

@@ -30,7 +30,8 @@ struct Exec: AsyncParsableCommand {
               devicegate exec github --env GH_TOKEN -- gh api user
               devicegate exec work --env TOKEN --min-ttl 1800 -- ./long-job.sh
 
-            Exit codes: the command's own · 3 sign-in needed (run `devicegate login`) · 78 config
+            Exit codes: the command's own · 3 sign-in needed (run `devicegate login`) · 77 refused
+            (frozen, token_access = "deny", or the person did not approve) · 78 config
             error · 126 the command cannot run · 127 command not found · 1 other error before the
             command started.
             """))
@@ -75,7 +76,9 @@ struct Exec: AsyncParsableCommand {
             let workspace = try global.workspace()
             let profile = try workspace.profile(profile)
             let token = try await workspace.withStores { tokens, local in
-                try await workspace.broker(for: profile, store: tokens, local: local, command: "exec").accessToken(minimumTTL: minTTL)
+                try await RawTokenGate.admit(profile, workspace: workspace, tokens: tokens, local: local, command: "exec")
+                return try await workspace.broker(for: profile, store: tokens, local: local, command: "exec").accessToken(
+                    minimumTTL: minTTL)
             }
             let names = variables.isEmpty ? ["ACCESS_TOKEN"] : variables
             let child = ChildProcess(

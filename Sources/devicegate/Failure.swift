@@ -7,6 +7,8 @@ enum Exit {
     static let failed: Int32 = 1
     static let signInFailed: Int32 = 2
     static let signInNeeded: Int32 = 3
+    /// EX_NOPERM: a raw token refused (frozen, token_access deny, approval not given).
+    static let notPermitted: Int32 = 77
     static let configuration: Int32 = 78
     static let interrupted: Int32 = 130
 }
@@ -30,6 +32,9 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     } catch let error as DeviceFlowError {
         StandardError.write("devicegate: \(error)")
         throw ExitCode(Exit.signInFailed)
+    } catch let error as RawTokenRefusal {
+        StandardError.write("devicegate: \(error)")
+        throw ExitCode(Exit.notPermitted)
     } catch let error as ProviderError {
         StandardError.write("devicegate: \(error)")
         throw ExitCode(Exit.configuration)

@@ -2,6 +2,7 @@ import ArgumentParser
 import DeviceGateGateway
 import DeviceGateKit
 import DeviceGateMCP
+import DeviceGateTelegram
 import Foundation
 import Logging
 import Metrics
@@ -31,7 +32,16 @@ struct Serve: AsyncParsableCommand {
             Patterns: `*` is one path segment, `**` any number (only at the end). Paths with
             `..`, `.`, `//`, encoded slashes or dots, or malformed encodings are refused (400).
 
-            Answers: 401 sign_in_required · 403 forbidden · 423 locked (breaker) · 429 rate_limited.
+            A call an `approve` rule matches (same syntax as allow, e.g. approve = ["POST
+            /v1.0/me/sendMail"]) waits until the person taps Approve in the Telegram chat
+            (approval_timeout, default 120 s): 403 approval_denied or approval_timeout otherwise.
+            With a bot token configured (TELEGRAM_BOT_TOKEN, [telegram]), serve runs the bot
+            itself: /auth, /status, /logout and the approval buttons. Telegram allows one poller
+            per bot, so do not also run `devicegate bot` with the same token (--no-bot if you must).
+
+            Answers: 401 sign_in_required · 403 forbidden, approval_denied, approval_timeout ·
+            423 frozen (/freeze in the chat), locked (breaker) · 429 rate_limited ·
+            503 approval_unavailable (no bot).
             Admin: /healthz and /metrics (Prometheus) on --admin-listen. [gateway] in config.toml
             sets listen, socket, admin_listen, max_request_bytes, timeouts, audit_log, the
             breaker thresholds and [gateway.agents] keys (see `devicegate agent-key`).
@@ -51,6 +61,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Admin listener for /healthz and /metrics (default 127.0.0.1:8788).", valueName: "host:port"))
     var adminListen: String?
 
+    @Flag(help: "Do not run the Telegram bot even if a bot token is configured (calls needing approval are then refused).")
+    var noBot = false
+
     func run() async throws {
         try await reportingErrors {
             let workspace = try global.workspace()
@@ -68,6 +81,18 @@ struct Serve: AsyncParsableCommand {
             // The token store (a database's connections) lives as long as the server and is
             // shut down after it, once the last call has finished.
             try await workspace.withStores { tokens, store in
+                let locks = LockCache(store: tokens, time: workspace.time)
+                let windows = ApprovalWindows()
+                let bot = try ServeBot.make(
+                    workspace: workspace, tokens: tokens, local: store, locks: locks, windows: windows, enabled: !noBot)
+                let poller = bot == nil ? nil : try await RawTokenGate.claimPoller(workspace)
+                defer { poller?.release() }
+                let held = workspace.config.profiles.values.filter { !($0.gateway?.approval.rules.isEmpty ?? true) }.map(\.name).sorted()
+                if bot == nil, !held.isEmpty {
+                    StandardError.write(
+                        "devicegate: warning: \(held.joined(separator: ", ")) \(held.count == 1 ? "has" : "have") approve rules but no Telegram bot runs here; those calls are refused (503 approval_unavailable)"
+                    )
+                }
                 let server = GatewayServer(
                     config: config, profiles: Array(workspace.config.profiles.values), store: store, tokens: tokens,
                     signIns: NotifierSignIn(workspace: workspace, store: store, tokens: tokens),
@@ -77,13 +102,18 @@ struct Serve: AsyncParsableCommand {
                         guard config.mcp else { return [] }
                         let server = MCP.server(Array(workspace.config.profiles.values), keeper: keeper, workspace: workspace, store: store)
                         return [MCPEndpoint(server: server, maxBodyBytes: MCP.maxMessageBytes(config))]
-                    })
-                try await server.run(logger: logger) { [config] port in
-                    // The bound port, so that `--listen 127.0.0.1:0` says where it went.
-                    let listen = config.socket ?? (try? ListenAddress(config.listen)).map { "\($0.host):\(port)" } ?? config.listen
-                    StandardError.write(
-                        "devicegate: gateway on \(listen) for \(served)" + (config.mcp ? "; MCP at /mcp" : "")
-                            + "; admin on \(config.adminListen); tokens in \(workspace.config.store.backend.rawValue)")
+                    }, approver: bot?.approver, held: bot?.held, locks: locks, windows: windows)
+                do {
+                    try await server.run(logger: logger, alongside: bot.map { [$0.bot] } ?? []) { [config] port in
+                        // The bound port, so that `--listen 127.0.0.1:0` says where it went.
+                        let listen = config.socket ?? (try? ListenAddress(config.listen)).map { "\($0.host):\(port)" } ?? config.listen
+                        StandardError.write(
+                            "devicegate: gateway on \(listen) for \(served)" + (config.mcp ? "; MCP at /mcp" : "")
+                                + "; admin on \(config.adminListen); tokens in \(workspace.config.store.backend.rawValue)"
+                                + (bot == nil ? "" : "; Telegram bot running"))
+                    }
+                } catch let error as TelegramError where error.kind == .unauthorized {
+                    throw ConfigError(file: nil, error.description)
                 }
             }
         }

@@ -58,6 +58,8 @@ struct Status: AsyncParsableCommand {
             ]
         }
         if let problem = s.problem { lines.append("  problem:  \(problem)") }
+        if let frozen = s.frozen { lines.append("  frozen:   \(frozen) (/unfreeze \(s.profile) in the chat)") }
+        if let locked = s.locked { lines.append("  locked:   \(locked) (devicegate unlock \(s.profile))") }
         if !s.scopes.isEmpty { lines.append("  scopes:   \(s.scopes.joined(separator: " "))") }
         if let expiry = s.expiresAt {
             let left = Int(expiry.timeIntervalSince(now))

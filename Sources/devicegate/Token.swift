@@ -17,7 +17,11 @@ struct Token: AsyncParsableCommand {
                 https://graph.microsoft.com/v1.0/me
               devicegate token work --min-ttl 900  # at least 15 minutes of validity left
 
-            Exit codes: 0 ok · 3 sign-in needed (run `devicegate login`) · 1 refresh failed · 78 config error.
+            A profile with token_access = "deny" refuses (use the gateway); with "approve" the
+            person approves each raw token in the Telegram chat; a frozen profile refuses.
+
+            Exit codes: 0 ok · 3 sign-in needed (run `devicegate login`) · 1 refresh failed ·
+            77 refused (frozen, token_access, not approved) · 78 config error.
             """))
 
     @OptionGroup var global: GlobalOptions
@@ -44,7 +48,9 @@ struct Token: AsyncParsableCommand {
             let workspace = try load()
             let profile = try workspace.profile(profile)
             let token = try await workspace.withStores { tokens, local in
-                try await workspace.broker(for: profile, store: tokens, local: local, command: "token").accessToken(minimumTTL: minimumTTL)
+                try await RawTokenGate.admit(profile, workspace: workspace, tokens: tokens, local: local, command: "token")
+                return try await workspace.broker(for: profile, store: tokens, local: local, command: "token").accessToken(
+                    minimumTTL: minimumTTL)
             }
             FileHandle.standardOutput.write(Data((token.reveal() + "\n").utf8))
         }

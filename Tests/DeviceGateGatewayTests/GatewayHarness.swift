@@ -35,6 +35,8 @@ final class GatewayHarness: Sendable {
         settings tweakSettings: @Sendable (inout GatewaySettings) -> Void = { _ in },
         signedIn: Bool = true, remaining: Double = 3000, upstreamBasePath: String = "", time: (any TimeSource)? = nil,
         witnessInterval: Double? = nil,
+        approver: @Sendable (TokenStore) throws -> (any Approver, HeldRequests)? = { _ in nil },
+        sharedLocks: Bool = false,
         answer: @escaping @Sendable (RecordedRequest) async -> ScriptedResponse? = { _ in nil }
     ) async throws -> GatewayHarness {
         let idp = try await FakeIdentityProvider.start()
@@ -77,11 +79,13 @@ final class GatewayHarness: Sendable {
         let alerts = RecordingAlerter()
         let auditPath = dir.file("audit.jsonl")
         let registry = PrometheusCollectorRegistry()
+        let approval = try approver(store)
+        let locks = sharedLocks ? LockCache(store: store, time: time ?? SystemTimeSource()) : nil
         let server = GatewayServer(
             config: config, profiles: [profile], store: store, signIns: DecliningSignIn(), alerter: alerts,
             time: time ?? SystemTimeSource(),
             auditPath: auditPath, registry: registry,
-            witnessInterval: witnessInterval)
+            witnessInterval: witnessInterval, approver: approval?.0, held: approval?.1, locks: locks)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -92,13 +96,15 @@ final class GatewayHarness: Sendable {
         let port = try #require(await iterator.next())
         return GatewayHarness(
             idp: idp, upstream: upstream, dir: dir, store: store, port: port, auditPath: auditPath, alerts: alerts, registry: registry,
-            group: group, task: task)
+            group: group, task: task, locks: locks)
     }
 
     private init(
         idp: FakeIdentityProvider, upstream: LoopbackServer, dir: TemporaryDirectory, store: TokenStore, port: Int, auditPath: String,
-        alerts: RecordingAlerter, registry: PrometheusCollectorRegistry, group: ServiceGroup, task: Task<Void, any Error>
+        alerts: RecordingAlerter, registry: PrometheusCollectorRegistry, group: ServiceGroup, task: Task<Void, any Error>,
+        locks: LockCache?
     ) {
+        self.locks = locks
         self.group = group
         self.registry = registry
         self.idp = idp
@@ -112,6 +118,8 @@ final class GatewayHarness: Sendable {
     }
 
     private let alerts: RecordingAlerter
+    /// The gateway's lock and freeze cache, when the test shares it (`sharedLocks`).
+    let locks: LockCache?
     let registry: PrometheusCollectorRegistry
     /// The Prometheus text `/metrics` serves.
     var metricsText: String {

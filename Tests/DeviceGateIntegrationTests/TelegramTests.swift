@@ -44,7 +44,7 @@ import Testing
         let message = try #require(fake.messages.first)
         #expect(message.text.contains("Profile work asks to sign in to"))
         #expect(message.text.contains("Scopes: openid profile email mail.read"))
-        #expect(message.buttons.first?.url.hasPrefix(idp.issuer) == true)
+        #expect(message.buttons.first?.url?.hasPrefix(idp.issuer) == true)
 
         try await Blocking.run { try idp.approve(code) }
         try await fake.wait(for: "the edit") { $0.messages.first?.text.contains("signed in as") == true }

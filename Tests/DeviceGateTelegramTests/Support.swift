@@ -54,7 +54,8 @@ struct Chat {
 
     /// Everything any chat was ever shown (every version of every message) and every log line.
     var everythingShown: String {
-        fake.messages.flatMap { $0.history + [$0.text, $0.html] + $0.buttons.map(\.url) }.joined(separator: "\n") + "\n" + log.text
+        fake.messages.flatMap { $0.history + [$0.text, $0.html] + $0.buttons.compactMap(\.url) + $0.buttons.compactMap(\.callbackData) }
+            .joined(separator: "\n") + "\n" + log.text
     }
 
     func finish() async {

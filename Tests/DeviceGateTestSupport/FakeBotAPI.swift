@@ -5,7 +5,10 @@ import NIOConcurrencyHelpers
 /// the `/bot<token>/METHOD` paths (a wrong token gets 401), the `{"ok":…}` envelope on every
 /// answer, HTML parse mode checked as strictly as Telegram does (an unescaped `<` or `&` is a
 /// 400 "can't parse entities"), "message is not modified" for an identical edit, confirmation
-/// of updates by offset, and long polling. Failures (429, 409, 5xx, dropped connections) are
+/// of updates by offset, and long polling. Callback buttons are checked as Telegram does
+/// (exactly one action per button, `callback_data` of 1–64 bytes), a press arrives as a
+/// `callback_query` update carrying the message, and `answerCallbackQuery` is accepted once per
+/// query. Failures (429, 409, 5xx, dropped connections) are
 /// scripted per method.
 public final class FakeBotAPI: Sendable {
     public static let token = "987654321:AAF-fake-BOT-TOKEN-SECRET-q8Zx"
@@ -28,10 +31,25 @@ public final class FakeBotAPI: Sendable {
 
     public struct Button: Sendable, Equatable {
         public var text: String
-        public var url: String
+        public var url: String?
+        public var callbackData: String?
         public init(text: String, url: String) {
             self.text = text
             self.url = url
+        }
+        public init(text: String, callbackData: String) {
+            self.text = text
+            self.callbackData = callbackData
+        }
+    }
+
+    /// What the bot answered to a press.
+    public struct CallbackAnswer: Sendable, Equatable {
+        public var queryID: String
+        public var text: String?
+        public init(queryID: String, text: String?) {
+            self.queryID = queryID
+            self.text = text
         }
     }
 
@@ -49,6 +67,10 @@ public final class FakeBotAPI: Sendable {
         public var rejectLoopbackButtons = false
         /// Every parse or validation error this double answered with.
         public var refusals: [String] = []
+        /// Presses sent and not yet answered, by query id.
+        public var openCallbacks: Set<String> = []
+        public var callbackAnswers: [CallbackAnswer] = []
+        public var nextCallbackID = 7_000
     }
 
     public let server: LoopbackServer
@@ -106,6 +128,50 @@ public final class FakeBotAPI: Sendable {
             s.pending.append((id, json))
             s.archive[id] = json
             return id
+        }
+    }
+
+    /// A person presses the button labelled `button` on message `messageID`, as Telegram
+    /// delivers it: a `callback_query` update with the presser, the message and the button's
+    /// data. Returns the query id, or nil when the message has no such button.
+    @discardableResult
+    public func press(
+        _ button: String, messageID: Int, userID: Int64, firstName: String = "Alice", username: String? = "alice", chatID: Int64? = nil
+    ) -> String? {
+        let found = state.withLockedValue { s -> (SentMessage, String)? in
+            guard let message = s.messages.first(where: { $0.messageID == messageID && (chatID == nil || $0.chatID == chatID) }),
+                let data = message.buttons.first(where: { $0.text == button })?.callbackData
+            else { return nil }
+            return (message, data)
+        }
+        guard let (message, data) = found else { return nil }
+        return pressRaw(data: data, messageID: messageID, chatID: message.chatID, userID: userID, firstName: firstName, username: username)
+    }
+
+    /// A `callback_query` with any data at all, on message `messageID` in `chatID`: what a
+    /// modified client or a replay can send, since Telegram passes `data` through unchecked.
+    @discardableResult
+    public func pressRaw(
+        data: String?, messageID: Int, chatID: Int64, userID: Int64, firstName: String = "Mallory", username: String? = nil
+    ) -> String {
+        state.withLockedValue { s in
+            let id = s.nextUpdateID
+            s.nextUpdateID += 1
+            let queryID = "cq-\(s.nextCallbackID)"
+            s.nextCallbackID += 1
+            s.openCallbacks.insert(queryID)
+            var from: [String: Any] = ["id": userID, "is_bot": false, "first_name": firstName]
+            if let username { from["username"] = username }
+            var query: [String: Any] = ["id": queryID, "from": from, "chat_instance": "ci-\(chatID)"]
+            let message =
+                s.messages.first(where: { $0.messageID == messageID && $0.chatID == chatID })
+                ?? SentMessage(chatID: chatID, messageID: messageID, html: "x", text: "x", buttons: [], history: [])
+            query["message"] = Self.messageJSON(message)
+            if let data { query["data"] = data }
+            let json = try! JSONSerialization.data(withJSONObject: ["update_id": id, "callback_query": query])
+            s.pending.append((id, json))
+            s.archive[id] = json
+            return queryID
         }
     }
 
@@ -177,6 +243,8 @@ public final class FakeBotAPI: Sendable {
             return state.withLockedValue { edit(parameters, &$0) }
         case "getupdates":
             return await updates(parameters, state)
+        case "answercallbackquery":
+            return state.withLockedValue { answer(parameters, &$0) }
         default:
             return error(404, "Not Found")
         }
@@ -221,10 +289,22 @@ public final class FakeBotAPI: Sendable {
                 throw Refusal(answer: refuse(&s, "Bad Request: can't parse reply keyboard markup JSON object"))
             }
             for button in rows.joined() {
-                guard let text = button["text"] as? String, !text.isEmpty, let url = button["url"] as? String else {
+                let data = button["callback_data"]
+                guard let text = button["text"] as? String, !text.isEmpty, (button["url"] == nil) != (data == nil) else {
                     throw Refusal(
                         answer: refuse(
                             &s, "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"))
+                }
+                if let data {
+                    guard let data = data as? String, (1...64).contains(data.utf8.count) else {
+                        throw Refusal(answer: refuse(&s, "Bad Request: BUTTON_DATA_INVALID"))
+                    }
+                    buttons.append(Button(text: text, callbackData: data))
+                    continue
+                }
+                guard let url = button["url"] as? String else {
+                    throw Refusal(
+                        answer: refuse(&s, "Bad Request: can't parse inline keyboard button: Field \"url\" must be of type String"))
                 }
                 let parsed = URL(string: url)
                 guard let scheme = parsed?.scheme?.lowercased(), ["http", "https", "tg"].contains(scheme) else {
@@ -246,7 +326,16 @@ public final class FakeBotAPI: Sendable {
             "chat": ["id": m.chatID, "type": m.chatID < 0 ? "supergroup" : "private"],
         ]
         if edited { object["edit_date"] = Int(Date().timeIntervalSince1970) }
-        if !m.buttons.isEmpty { object["reply_markup"] = ["inline_keyboard": [m.buttons.map { ["text": $0.text, "url": $0.url] }]] }
+        if !m.buttons.isEmpty {
+            object["reply_markup"] = [
+                "inline_keyboard": [
+                    m.buttons.map { button -> [String: Any] in
+                        if let data = button.callbackData { return ["text": button.text, "callback_data": data] }
+                        return ["text": button.text, "url": button.url ?? ""]
+                    }
+                ]
+            ]
+        }
         return object
     }
 
@@ -289,6 +378,17 @@ public final class FakeBotAPI: Sendable {
         } catch {
             return refuse(&s, "Bad Request: \(error)")
         }
+    }
+
+    /// Each press is answered once; Telegram refuses unknown and answered ones alike.
+    static func answer(_ parameters: [String: Any], _ s: inout State) -> ScriptedResponse {
+        guard let id = parameters["callback_query_id"] as? String, s.openCallbacks.remove(id) != nil else {
+            return refuse(&s, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        }
+        let text = parameters["text"] as? String
+        if let text, text.count > 200 { return refuse(&s, "Bad Request: MESSAGE_TOO_LONG") }
+        s.callbackAnswers.append(CallbackAnswer(queryID: id, text: text))
+        return ok(true)
     }
 
     /// Confirms everything below `offset`, then answers what is pending, waiting briefly for

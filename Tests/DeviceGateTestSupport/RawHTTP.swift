@@ -19,4 +19,17 @@ public enum RawHTTP {
             return received
         }
     }
+
+    /// Sends `request`, waits until `ready` returns (the call is held somewhere), then closes
+    /// the connection without reading an answer: an agent that hangs up.
+    public static func hangUp(port: Int, _ request: String, when ready: @Sendable () async throws -> Void) async throws {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            }
+        try await channel.executeThenClose { _, outbound in
+            try await outbound.write(ByteBuffer(string: request))
+            try await ready()
+        }
+    }
 }

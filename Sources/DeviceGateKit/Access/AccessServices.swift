@@ -30,3 +30,11 @@ public struct NoAccessMetrics: AccessMetrics {
     public func observe(profile: String, duration: Duration, bytes: Int) {}
     public func breakerTripped(profile: String) {}
 }
+
+/// How a door says its caller went away (the agent hung up), so a call held for approval is
+/// withdrawn: its message is edited and nothing is sent. Asked only once a call is held, so
+/// ordinary calls register nothing.
+public protocol CallerPresence: Sendable {
+    /// Runs `action` once the caller is gone, at once if it already is.
+    func whenGone(_ action: @escaping @Sendable () -> Void)
+}

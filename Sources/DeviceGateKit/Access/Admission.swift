@@ -7,7 +7,14 @@ public struct Admission: Sendable {
     /// The agent's name from its key ("local" when no keys are configured).
     public let agent: String
     public let rule: PolicyRule
+    /// The `approve` rule the call matched: a person decides before it is sent.
+    public let approvalRule: PolicyRule?
     public let method: HTTPRequest.Method
+    /// The checked, encoded path without the profile, and the query: what the person is shown.
+    public let path: String
+    public let query: String?
+    /// The agent's `Content-Type`, for the approval preview.
+    public let contentType: String?
     /// The upstream URL, rebuilt from the checked path (never the agent's bytes).
     public let url: String
     /// The agent's headers that may cross, without its credentials and routing hints.
@@ -22,8 +29,9 @@ public struct Admission: Sendable {
 
 /// The gateway's decision, without any server framework: a request head in, an ``Admission``
 /// or a ``Denial`` out. The steps run in a fixed order, each cheaper than the next and none
-/// revealing more than the caller may know: target form → agent key → profile → locked →
-/// rate limit → checked path → policy rule → size → token.
+/// revealing more than the caller may know: target form → agent key → profile → frozen/locked →
+/// rate limit → checked path → policy rule (and whether a person must approve it) → size → token.
+/// The approval itself waits for the body, so the ``Forwarder`` holds the call.
 public struct AdmissionCore: Sendable {
     let keeper: Gatekeeper
 
@@ -62,13 +70,15 @@ public struct AdmissionCore: Sendable {
         }
         audit["profile"] = .string(name)
 
-        // 4. Locked by the breaker, or frozen? A store that cannot say is no "no".
+        // 4. Frozen by the person, or locked by the breaker? A store that cannot say is no "no".
         let hold: LockCache.Hold?
         do { hold = try await keeper.locks.hold(for: name) } catch { throw Denial.storeUnavailable(name, error) }
         if let hold {
             throw Denial(
                 status: .init(code: 423, reasonPhrase: "Locked"), error: hold.kind == .frozen ? "frozen" : "locked", profile: name,
-                reason: "\(hold.lock.reason); a person must run `devicegate unlock \(name)`")
+                reason: hold.kind == .frozen
+                    ? "\(hold.lock.reason); the person can lift it with /unfreeze \(name) in the chat"
+                    : "\(hold.lock.reason); a person must run `devicegate unlock \(name)`")
         }
 
         // 5. Rate limits.
@@ -98,6 +108,8 @@ public struct AdmissionCore: Sendable {
             throw Denial(status: .forbidden, error: "forbidden", profile: name, reason: "no rule allows \(method) \(path.encoded)")
         }
         audit["rule"] = .string(rule.description)
+        let approvalRule = gate.settings.rule(needingApproval: method, path)
+        if let approvalRule { audit["approve_rule"] = .string(approvalRule.description) }
 
         // 8. Size limit, when announced.
         let lengths = head.headerFields[values: .contentLength]
@@ -132,8 +144,9 @@ public struct AdmissionCore: Sendable {
         var url = gate.upstreamBase + path.encoded
         if let query = checked.query { url += "?" + query }
         return Admission(
-            gate: gate, agent: agent, rule: rule, method: head.method, url: url, headers: headers, length: length, hasBody: hasBody,
-            entry: entry, audit: audit)
+            gate: gate, agent: agent, rule: rule, approvalRule: approvalRule, method: head.method, path: path.encoded, query: checked.query,
+            contentType: head.headerFields[.contentType], url: url, headers: headers, length: length, hasBody: hasBody, entry: entry,
+            audit: audit)
     }
 }
 

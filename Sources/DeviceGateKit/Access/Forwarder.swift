@@ -6,10 +6,24 @@ import NIOCore
 /// Sends an admitted call: recorded first (nothing acts unrecorded), then sent to the profile's
 /// upstream with the token injected, refreshed and retried once on a 401 when the call can be
 /// replayed, and handed back as a ``ForwardedResponse`` whose body the door streams.
+///
+/// A call an `approve` rule matched is held first: its body is read (within
+/// `max_request_bytes`), shown to a person as size, SHA-256 and a masked preview, and only on
+/// their approval sent, with exactly those bytes.
 struct Forwarder: Sendable {
     let keeper: Gatekeeper
 
-    func forward<Body>(_ admission: Admission, body: Body?, started: ContinuousClock.Instant) async throws(Denial) -> ForwardedResponse
+    func forward<Body>(
+        _ admission: Admission, body: Body?, caller: (any CallerPresence)? = nil, started: ContinuousClock.Instant
+    ) async throws(Denial) -> ForwardedResponse
+    where Body: AsyncSequence & Sendable, Body.Element == ByteBuffer {
+        guard let approvalRule = admission.approvalRule else { return try await send(admission, body: body, started: started) }
+        return try await HeldCallForwarding(keeper: keeper, forwarder: self).forward(
+            admission, rule: approvalRule, body: body, caller: caller, started: started)
+    }
+
+    /// Records the call, sends it, and builds the answer.
+    func send<Body>(_ admission: Admission, body: Body?, started: ContinuousClock.Instant) async throws(Denial) -> ForwardedResponse
     where Body: AsyncSequence & Sendable, Body.Element == ByteBuffer {
         var admission = admission
         let name = admission.gate.profile.name

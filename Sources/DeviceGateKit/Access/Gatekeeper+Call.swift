@@ -10,14 +10,18 @@ extension Gatekeeper {
     ///     `/PROFILE/path?query`.
     ///   - refusal: what the door found wrong below HTTP semantics (framing, target form).
     ///   - body: the agent's body, streamed; limited to `max_request_bytes` here.
+    ///   - caller: tells when the caller hangs up, for a call held for approval; nil when the
+    ///     door cannot tell (the call is then withdrawn only by cancelling its task).
     /// - Throws: the ``Denial`` to render, already recorded and counted.
-    public func call<Body>(_ head: HTTPRequest, refusal: TransportRefusal? = nil, body: Body?) async throws(Denial) -> ForwardedResponse
+    public func call<Body>(
+        _ head: HTTPRequest, refusal: TransportRefusal? = nil, body: Body?, caller: (any CallerPresence)? = nil
+    ) async throws(Denial) -> ForwardedResponse
     where Body: AsyncSequence & Sendable, Body.Element == ByteBuffer {
         let started = ContinuousClock.now
         var audit: [String: AuditValue] = ["method": .string(head.method.rawValue)]
         do {
             let admission = try await AdmissionCore(self).admit(head, refusal: refusal, audit: &audit)
-            return try await Forwarder(keeper: self).forward(admission, body: body, started: started)
+            return try await Forwarder(keeper: self).forward(admission, body: body, caller: caller, started: started)
         } catch {
             if error.audited {
                 audit["status"] = .int(Int(error.status.code))

@@ -39,20 +39,32 @@ public final class Gatekeeper: Sendable {
     let metrics: any AccessMetrics
     let logger: Logger
     let tokenVariants = TokenRedactor.Variants()
+    /// The approval step: who is asked about calls an `approve` rule matches.
+    public let approvals: ApprovalDesk
     private let signInsRunning = NIOLockedValueBox<Set<String>>([])
 
     /// - Parameters:
     ///   - profiles: every configured profile; those without an `upstream` are not served.
     ///   - transport: for the identity providers (refresh, revocation), not for upstream calls.
-    ///   - time: the clock of the rate limits, the breaker window, the lock cache and the broker.
+    ///   - time: the clock of the rate limits, the breaker window, the lock cache, the broker and
+    ///     the approval deadlines.
     ///   - tokens: the token store when it is not `store` (`[store] backend = "postgres"`).
+    ///   - approver: who shows held calls to a person (the Telegram bot); nil refuses them with
+    ///     503 `approval_unavailable`.
+    ///   - held: the registry the approver decides through; made here when not shared.
+    ///   - locks: the lock and freeze cache, shared with the chat's ``KillSwitch`` so a freeze
+    ///     holds from the next call; made here (over `tokens`) when not shared.
+    ///   - windows: the open 15-minute approvals, shared so a freeze closes them.
     public init(
         profiles: [Profile], config: GatewayConfig, store: TokenStore, tokens: (any ProfileStore)? = nil, audit: AuditLog,
         transport: any HTTPTransport,
         time: any TimeSource, signIns: any SignInStarter, alerter: any PersonAlerter, metrics: any AccessMetrics = NoAccessMetrics(),
+        approver: (any Approver)? = nil, held: HeldRequests? = nil, locks: LockCache? = nil, windows: ApprovalWindows? = nil,
         logger: Logger
     ) {
         let tokens = tokens ?? store
+        self.approvals = ApprovalDesk(
+            approver: approver, held: held ?? HeldRequests(time: time), windows: windows ?? ApprovalWindows(), audit: audit, time: time)
         var gates: [String: Gate] = [:]
         for profile in profiles {
             guard let settings = profile.gateway else { continue }
@@ -74,7 +86,7 @@ public final class Gatekeeper: Sendable {
         self.tokens = tokens
         self.audit = audit
         self.breaker = Breaker(config)
-        self.locks = LockCache(store: tokens, time: time)
+        self.locks = locks ?? LockCache(store: tokens, time: time)
         self.time = time
         self.agents = AgentKeys(config.agents)
         self.upstream = UpstreamClient(config: config)
@@ -159,5 +171,34 @@ public final class Gatekeeper: Sendable {
         await alerter.alert(
             "🔒 \(profile) was locked: \(reason). Its tokens were revoked. Run `devicegate unlock \(profile)` when it is safe.",
             about: gate.profile)
+        offerUnlock(profile, reason: reason, at: now)
     }
+
+    /// With an approver (the chat), the lock also comes with Unlock / Keep locked buttons, under
+    /// the same rules as approvals: signed, single-use, only from the allowed people.
+    private func offerUnlock(_ profile: String, reason: String, at now: Date) {
+        guard approvals.approver != nil else { return }
+        let request = ApprovalRequest(
+            profile: profile, agent: "breaker", rule: "breaker", subject: .breakerLock(reason: reason), heldAt: now,
+            expiresAt: now.addingTimeInterval(Self.unlockOfferLifetime))
+        let approvals = self.approvals
+        let locks = self.locks
+        let audit = self.audit
+        Task {
+            let verdict = await approvals.hold(request)
+            guard case .approved(let person, _) = verdict else { return }
+            do {
+                try await locks.lift(.locked, for: profile)
+                await audit.recordOrWarn(
+                    "unlocked",
+                    ["profile": .string(profile), "by": .string("telegram"), "by_id": .string(person.id), "by_name": .string(person.name)])
+                await approvals.conclude(request, verdict, result: "unlocked")
+            } catch {
+                await approvals.approver?.conclude(request, .unavailable(reason: "the lock could not be removed: \(error)"), result: nil)
+            }
+        }
+    }
+
+    /// How long the Unlock button works; `devicegate unlock` works any time.
+    static let unlockOfferLifetime: TimeInterval = 24 * 3600
 }

@@ -48,6 +48,13 @@ public final class LockCache: Sendable {
         try await store.place(kind, lock)
     }
 
+    /// Lifts a hold and makes that visible to this process at once. Returns whether there was one.
+    @discardableResult
+    public func lift(_ kind: ProfileHoldKind, for profile: String) async throws -> Bool {
+        defer { invalidate(profile) }
+        return try await store.lift(kind, for: profile)
+    }
+
     /// Forgets what was read for `profile` (nil: for every profile), so the next call reads the
     /// store: the store announced a change.
     public func invalidate(_ profile: String?) {

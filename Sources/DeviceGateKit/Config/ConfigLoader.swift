@@ -12,7 +12,7 @@ public struct ConfigLoader: Sendable {
         "device_authorization_endpoint", "token_endpoint", "revocation_endpoint", "userinfo_endpoint", "jwks_uri",
         "grant", "private_key_file", "certificate_file", "key_id", "managed_identity", "identity_endpoint", "identity_client_id",
         "identity_object_id", "identity_resource_id", "upstream", "allow", "read_only", "auto_login", "rate_limit_per_minute",
-        "rate_limit_per_hour",
+        "rate_limit_per_hour", "approve", "approval_timeout", "approval_preview", "token_access",
     ]
     static let topLevelKeys = ["default_profile", "profiles", "gateway", "audit", "store"] + NotifierSettings.tables
 
@@ -286,7 +286,10 @@ public struct ConfigLoader: Sendable {
         _ name: String, _ v: [String: RawValue], string: (String) throws -> String?, url: (String) throws -> URL?,
         list: (String) throws -> [String]?
     ) throws -> GatewaySettings? {
-        let keys = ["allow", "read_only", "auto_login", "rate_limit_per_minute", "rate_limit_per_hour"]
+        let keys = [
+            "allow", "read_only", "auto_login", "rate_limit_per_minute", "rate_limit_per_hour", "approve", "approval_timeout",
+            "approval_preview", "token_access",
+        ]
         guard let upstream = try url("upstream") else {
             if let stray = keys.first(where: { v[$0] != nil }) {
                 throw ConfigError(file: nil, "profiles.\(name).\(stray) needs `upstream` (the API the gateway forwards to)")
@@ -296,8 +299,8 @@ public struct ConfigLoader: Sendable {
         guard upstream.scheme == "https" || upstream.scheme == "http", upstream.query == nil else {
             throw ConfigError(file: nil, "profiles.\(name).upstream must be an http(s) URL without a query: \(upstream.absoluteString)")
         }
-        func flag(_ key: String) throws -> Bool {
-            guard let value = v[key] else { return false }
+        func flag(_ key: String, default fallback: Bool = false) throws -> Bool {
+            guard let value = v[key] else { return fallback }
             guard case .bool(let b) = value else { throw ConfigError(file: nil, "profiles.\(name).\(key) must be true or false") }
             return b
         }
@@ -314,7 +317,7 @@ public struct ConfigLoader: Sendable {
                 throw ConfigError(file: nil, "profiles.\(name): \(error.message)")
             }
         }
-        let settings = GatewaySettings(
+        var settings = GatewaySettings(
             upstream: upstream, rules: rules, readOnly: try flag("read_only"), autoLogin: try flag("auto_login"),
             requestsPerMinute: try limit("rate_limit_per_minute"), requestsPerHour: try limit("rate_limit_per_hour"))
         if settings.effectiveRules.isEmpty {
@@ -322,7 +325,43 @@ public struct ConfigLoader: Sendable {
                 file: nil,
                 "profiles.\(name): the gateway denies everything without rules; add allow = [\"GET /v1.0/me\"] or read_only = true")
         }
+        settings.approval = ApprovalPolicy(
+            rules: try approveRules(name, list("approve") ?? [], allowed: settings.effectiveRules),
+            timeout: try limit("approval_timeout") ?? ApprovalPolicy.defaultTimeout, preview: try flag("approval_preview", default: true))
+        guard settings.approval.timeout <= ApprovalPolicy.longestTimeout else {
+            throw ConfigError(
+                file: nil,
+                "profiles.\(name).approval_timeout must be at most \(ApprovalPolicy.longestTimeout) seconds: the agent's connection waits that long"
+            )
+        }
+        if let access = try string("token_access") {
+            guard let parsed = TokenAccess(rawValue: access) else {
+                throw ConfigError(
+                    file: nil,
+                    "profiles.\(name).token_access must be one of \(TokenAccess.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(access)\""
+                )
+            }
+            settings.tokenAccess = parsed
+        }
         return settings
+    }
+
+    /// `approve` rules: the allow syntax, and each must overlap an allow rule; one that no
+    /// allowed call can match would look like protection and hold nothing.
+    static func approveRules(_ name: String, _ texts: [String], allowed: [PolicyRule]) throws -> [PolicyRule] {
+        try texts.map { text in
+            let rule: PolicyRule
+            do { rule = try PolicyRule(text) } catch let error as ConfigError {
+                throw ConfigError(file: nil, "profiles.\(name).approve: \(error.message)")
+            }
+            guard allowed.contains(where: rule.overlaps) else {
+                throw ConfigError(
+                    file: nil,
+                    "profiles.\(name).approve: \"\(text)\" matches no call that `allow` permits; approval only holds allowed calls, so allow it too (or remove the rule)"
+                )
+            }
+            return rule
+        }
     }
 
     static func notifiers(_ name: String, _ list: (String) throws -> [String]?) throws -> [String] {

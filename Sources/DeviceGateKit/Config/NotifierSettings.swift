@@ -69,6 +69,15 @@ public struct TelegramSettings: Sendable {
         self.apiBase = apiBase
     }
 
+    /// Whether a bot token is configured at all (a variable set, or a file named), so that
+    /// `devicegate serve` runs the bot itself: one poller per token.
+    public var hasBotToken: Bool {
+        switch tokenSource {
+        case .file: true
+        case .environment: !(environmentToken?.isEmpty ?? true)
+        }
+    }
+
     /// The bot token, or an error that names the variable or file to fix.
     public func botToken() throws -> Secret {
         switch tokenSource {

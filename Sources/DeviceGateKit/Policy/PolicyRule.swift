@@ -36,6 +36,20 @@ public struct PolicyRule: Sendable, Equatable, CustomStringConvertible {
         return Self.match(pattern[...], path.segments[...])
     }
 
+    /// Whether some call matches both rules: an `approve` rule that no `allow` rule overlaps
+    /// could never hold anything, which is a mistake in the config, not a policy.
+    public func overlaps(_ other: PolicyRule) -> Bool {
+        guard method == "*" || other.method == "*" || method == other.method else { return false }
+        return Self.overlap(pattern[...], other.pattern[...])
+    }
+
+    static func overlap(_ a: ArraySlice<String>, _ b: ArraySlice<String>) -> Bool {
+        if a.first == "**" || b.first == "**" { return true }
+        guard let x = a.first, let y = b.first else { return a.isEmpty && b.isEmpty }
+        guard x == "*" || y == "*" || x == y else { return false }
+        return overlap(a.dropFirst(), b.dropFirst())
+    }
+
     static func match(_ pattern: ArraySlice<String>, _ segments: ArraySlice<String>) -> Bool {
         guard let head = pattern.first else { return segments.isEmpty }
         if head == "**" { return true }
@@ -55,11 +69,17 @@ public struct GatewaySettings: Sendable, Equatable {
     public var autoLogin: Bool
     public var requestsPerMinute: Int?
     public var requestsPerHour: Int?
+    /// Which allowed calls wait for a person, and for how long.
+    public var approval: ApprovalPolicy
+    /// What `devicegate token` and `exec` may do for this profile, the ways around the gateway.
+    public var tokenAccess: TokenAccess
 
     public init(
         upstream: URL, rules: [PolicyRule] = [], readOnly: Bool = false, autoLogin: Bool = false, requestsPerMinute: Int? = nil,
-        requestsPerHour: Int? = nil
+        requestsPerHour: Int? = nil, approval: ApprovalPolicy = ApprovalPolicy(), tokenAccess: TokenAccess = .allow
     ) {
+        self.approval = approval
+        self.tokenAccess = tokenAccess
         self.upstream = upstream
         self.rules = rules
         self.readOnly = readOnly
@@ -74,5 +94,10 @@ public struct GatewaySettings: Sendable, Equatable {
     /// The first rule that allows the call; nil means denied (the default).
     public func rule(allowing method: String, _ path: RequestPath) -> PolicyRule? {
         effectiveRules.first { $0.allows(method: method, path: path) }
+    }
+
+    /// The first `approve` rule an allowed call matches; nil means it goes through unasked.
+    public func rule(needingApproval method: String, _ path: RequestPath) -> PolicyRule? {
+        approval.rules.first { $0.allows(method: method, path: path) }
     }
 }

@@ -11,6 +11,10 @@ public struct ProfileStatus: Sendable {
     public var expiresAt: Date?
     public var hasRefreshToken: Bool
     public var problem: String?
+    /// Why the person froze the profile (`/freeze`); nil when it is not frozen.
+    public var frozen: String?
+    /// Why the breaker locked it; nil when it is not locked.
+    public var locked: String?
     public var store: StorePosture
 
     public struct StorePosture: Sendable {
@@ -26,14 +30,20 @@ public struct ProfileStatus: Sendable {
     public static func read(_ profile: Profile, store: any ProfileStore, now: Date) async -> ProfileStatus {
         let loaded: Result<StoredProfile?, any Error>
         do { loaded = .success(try await store.load(profile.name)) } catch { loaded = .failure(error) }
-        return status(profile, posture: store.posture, loaded: loaded, now: now)
+        var status = status(profile, posture: store.posture, loaded: loaded, now: now)
+        status.frozen = (try? await store.hold(.frozen, for: profile.name))??.reason
+        status.locked = (try? await store.hold(.locked, for: profile.name))??.reason
+        return status
     }
 
     /// The files store's status, read synchronously (callers that know they hold files).
     public static func read(_ profile: Profile, store: TokenStore, now: Date) -> ProfileStatus {
         let loaded: Result<StoredProfile?, any Error>
         do { loaded = .success(try store.load(profile.name)) } catch { loaded = .failure(error) }
-        return status(profile, posture: store.posture, loaded: loaded, now: now)
+        var status = status(profile, posture: store.posture, loaded: loaded, now: now)
+        status.frozen = ProfileLock.read(profile.name, kind: .frozen, in: store.directory)?.reason
+        status.locked = ProfileLock.read(profile.name, kind: .locked, in: store.directory)?.reason
+        return status
     }
 
     static func status(_ profile: Profile, posture: DeviceGateKit.StorePosture, loaded: Result<StoredProfile?, any Error>, now: Date)
@@ -78,7 +88,7 @@ public struct ProfileStatus: Sendable {
             "profile": profile, "provider": provider, "grant": grant.rawValue, "signed_in": signedIn,
             "name": identity?.name ?? NSNull(), "email": identity?.email ?? NSNull(), "username": identity?.username ?? NSNull(),
             "scopes": scopes, "expires_at": expiresAt.map(JSONTime.string) ?? NSNull(), "has_refresh_token": hasRefreshToken,
-            "problem": problem ?? NSNull(),
+            "problem": problem ?? NSNull(), "frozen": frozen ?? NSNull(), "locked": locked ?? NSNull(),
             "store": ["backend": store.backend, "encryption": store.encryption, "key": store.keySource, "path": store.path],
         ]
     }

@@ -1,0 +1,86 @@
+import DeviceGateKit
+import DeviceGateTelegram
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `token_access` for `devicegate token` and `exec`: refused when frozen or denied, and with
+/// `approve`, asked of the person in the Telegram chat before any token is loaded.
+///
+/// Telegram allows one `getUpdates` poller per bot, and the answer to the question comes back
+/// through it. This process therefore polls the bot itself, only while it waits, and only when
+/// no other devicegate process does: `serve` and `bot` hold `telegram-poller.lock` in the data
+/// directory while they poll. When one runs, the request is refused (exit 77) with that said:
+/// the profile's calls go through the gateway, where approval works. Asking a running `serve`
+/// over a local channel is the next step (see docs/security.md).
+enum RawTokenGate {
+    /// - Parameters:
+    ///   - tokens: where the profile's tokens and holds live (files, or the shared database).
+    ///   - local: this machine's files store (its key signs the buttons; the audit log).
+    static func admit(_ profile: Profile, workspace: Workspace, tokens: any ProfileStore, local: TokenStore, command: String) async throws {
+        guard try await RawTokenAccess.check(profile, store: tokens, gateway: workspace.config.gateway) == .approve else { return }
+        try await ask(profile, workspace: workspace, tokens: tokens, local: local, command: command)
+    }
+
+    static func pollerLockPath(_ workspace: Workspace) -> String { workspace.paths.dataDirectory + "/telegram-poller.lock" }
+
+    /// Holds the poller lock for the life of a process that polls the bot (`serve`, `bot`).
+    static func claimPoller(_ workspace: Workspace) async throws -> FileLock {
+        do {
+            return try await FileLock.acquire(pollerLockPath(workspace), timeout: 0)
+        } catch StoreError.lockTimeout {
+            throw PollerBusy()
+        }
+    }
+
+    struct PollerBusy: Error, CustomStringConvertible {
+        var description: String {
+            "another devicegate process (serve or bot) already polls the Telegram bot for this data directory; Telegram allows one poller per bot token, so stop that one first"
+        }
+    }
+
+    private static func ask(_ profile: Profile, workspace: Workspace, tokens: any ProfileStore, local store: TokenStore, command: String)
+        async throws
+    {
+        let settings = workspace.config.notifierSettings.telegram
+        guard settings.hasBotToken else {
+            throw RawTokenRefusal(
+                "profile \(profile.name) has token_access = \"approve\", but no Telegram bot is configured to ask the person (TELEGRAM_BOT_TOKEN, [telegram])"
+            )
+        }
+        let lock: FileLock
+        do { lock = try await claimPoller(workspace) } catch is PollerBusy {
+            throw RawTokenRefusal(
+                "profile \(profile.name) has token_access = \"approve\", and a running devicegate serve or bot polls the Telegram bot, so this process cannot receive the person's answer (one poller per bot). Call the API through the gateway, where approval works, or stop the poller"
+            )
+        }
+        defer { lock.release() }
+        let parts = try ServeBot.assemble(
+            workspace: workspace, tokens: tokens, local: store, pollTimeout: 10, log: { _ in }, killSwitch: nil)
+        let bot = parts.bot
+        let polling = Task { try await bot.run() }
+        defer { polling.cancel() }
+        let desk = ApprovalDesk(
+            approver: parts.approver, held: parts.held, audit: workspace.auditLog(store: store), time: workspace.time)
+        let now = workspace.time.now()
+        let timeout = profile.gateway?.approval.timeout ?? ApprovalPolicy.defaultTimeout
+        let request = ApprovalRequest(
+            profile: profile.name, agent: requester(command), rule: "token_access = \"approve\"",
+            subject: .rawToken(requester: requester(command)), heldAt: now, expiresAt: now.addingTimeInterval(Double(timeout)))
+        StandardError.write(
+            "devicegate: asked the person in Telegram to approve a raw token for \(profile.name) (waiting up to \(timeout) s)")
+        let verdict = await desk.hold(request)
+        guard verdict.isApproved else {
+            throw RawTokenRefusal("the raw token for \(profile.name) was not approved: \(verdict.error)")
+        }
+        await desk.conclude(request, verdict, result: "the raw token was handed out")
+    }
+
+    /// "PID 1234 (alice) via devicegate token": who asks, as far as this process can tell.
+    static func requester(_ command: String) -> String {
+        let user = getpwuid(getuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "uid \(getuid())"
+        return "PID \(getppid()) (\(user)) via devicegate \(command)"
+    }
+}
