@@ -5,12 +5,13 @@ import Foundation
 /// `--profile` named), the store they are read from, and the sign-ins under way.
 public struct ProfileContext: Sendable {
     let profiles: [Profile]
-    let store: TokenStore
+    /// Where tokens and holds live: files, or the shared database.
+    let store: any ProfileStore
     let time: any TimeSource
     let signIns: SignIns
 
     /// - Parameter profiles: what this server serves; listed and offered in name order.
-    public init(profiles: [Profile], store: TokenStore, time: any TimeSource, signIns: SignIns) {
+    public init(profiles: [Profile], store: any ProfileStore, time: any TimeSource, signIns: SignIns) {
         self.profiles = profiles.sorted { $0.name < $1.name }
         self.store = store
         self.time = time
@@ -69,14 +70,17 @@ public struct ListProfilesTool: MCPTool {
         var lines: [String] = []
         for profile in context.profiles {
             let status = await ProfileStatus.read(profile, store: context.store, now: context.time.now())
-            let locked = ProfileLock.read(profile.name, in: context.store.directory)
+            let locked = try? await context.store.hold(.locked, for: profile.name)
+            let frozen = try? await context.store.hold(.frozen, for: profile.name)
             var item: [String: JSONValue] = [
                 "profile": .string(profile.name), "provider": .string(status.provider), "grant": .string(profile.grant.rawValue),
-                "scopes": .array(profile.scopes.map(JSONValue.string)), "signed_in": .bool(status.signedIn && locked == nil),
+                "scopes": .array(profile.scopes.map(JSONValue.string)),
+                "signed_in": .bool(status.signedIn && locked == nil && frozen == nil),
             ]
             if let who = status.identity?.displayName { item["signed_in_as"] = .string(who) }
             if let problem = status.problem { item["problem"] = .string(problem) }
             if let locked { item["locked"] = .string(locked.reason) }
+            if let frozen { item["frozen"] = .string(frozen.reason) }
             var line = "\(profile.name): \(status.provider), " + (status.signedIn ? "signed in" : "not signed in")
             if let who = status.identity?.displayName { line += " as \(who)" }
             if let settings = profile.gateway {
@@ -89,6 +93,7 @@ public struct ListProfilesTool: MCPTool {
                 line += "; not served by http_request (no `upstream` and `allow`)"
             }
             if locked != nil { line += "; LOCKED by the breaker" }
+            if frozen != nil { line += "; FROZEN by the person" }
             items.append(.object(item))
             lines.append(line)
         }
@@ -121,8 +126,11 @@ public struct SignInTool: MCPTool {
                 text: "\(profile.name) is a service identity (\(profile.grant.rawValue)): nobody signs in, the token comes on first use.",
                 structured: ["profile": .string(profile.name), "state": "signed_in"])
         }
-        if let lock = ProfileLock.read(profile.name, in: context.store.directory) {
+        if let lock = try? await context.store.hold(.locked, for: profile.name) {
             return .failure("locked", "\(lock.reason); a person must run `devicegate unlock \(profile.name)`")
+        }
+        if let frozen = try? await context.store.hold(.frozen, for: profile.name) {
+            return .failure("frozen", "\(frozen.reason); the person can lift it with /unfreeze \(profile.name) in the chat")
         }
         do {
             let (state, started) = try await context.signIns.start(profile, caller: caller)
@@ -162,15 +170,15 @@ public struct SignInStatusTool: MCPTool {
             let described = Self.describe(profile.name, state)
             // A sign-in that ended badly is news only until someone signs in another way.
             if described.isError, await ProfileStatus.read(profile, store: context.store, now: context.time.now()).signedIn {
-                return stored(profile)
+                return await stored(profile)
             }
             return described
         }
-        return stored(profile)
+        return await stored(profile)
     }
 
-    func stored(_ profile: Profile) -> ToolResult {
-        let status = ProfileStatus.read(profile, store: context.store, now: context.time.now())
+    func stored(_ profile: Profile) async -> ToolResult {
+        let status = await ProfileStatus.read(profile, store: context.store, now: context.time.now())
         guard status.signedIn else {
             return ToolResult(
                 text: "\(profile.name) is not signed in" + (status.problem.map { " (\($0))" } ?? "") + ". Start one with sign_in.",

@@ -38,37 +38,42 @@ struct MCP: AsyncParsableCommand {
             let workspace = try global.workspace()
             let selected = try profiles.isEmpty ? Array(workspace.config.profiles.values) : profiles.map(workspace.profile)
             if selected.isEmpty { _ = try workspace.profile(nil) }  // explains how to configure one
-            let store = try workspace.store()
             // stdout carries only JSON-RPC: every log line goes to stderr.
             LoggingSystem.bootstrap(StreamLogHandler.standardError)
             // The process on the other end of stdio runs as this user and could read the store
             // itself: it is the local agent, and needs no agent key.
             var config = workspace.config.gateway
             config.agents = [:]
-            let keeper = Gatekeeper(
-                profiles: selected, config: config, store: store, audit: workspace.auditLog(store: store), transport: workspace.transport,
-                time: workspace.time, signIns: NotifierSignIn(workspace: workspace, store: store),
-                alerter: NotifierAlerter(workspace: workspace), logger: Logger(label: "devicegate.mcp"))
-            let server = Self.server(selected, keeper: keeper, workspace: workspace, store: store)
-            StandardError.write("devicegate: MCP server on stdio for \(selected.map(\.name).sorted().joined(separator: ", "))")
-            await StdioTransport(maxMessageBytes: Self.maxMessageBytes(config)).serve(
-                server, caller: .init(agent: "local", door: "mcp-stdio"))
-            try? await keeper.shutdown()
+            try await workspace.withStores { tokens, store in
+                let keeper = Gatekeeper(
+                    profiles: selected, config: config, store: store, tokens: tokens, audit: workspace.auditLog(store: store),
+                    transport: workspace.transport, time: workspace.time,
+                    signIns: NotifierSignIn(workspace: workspace, store: store, tokens: tokens),
+                    alerter: NotifierAlerter(workspace: workspace), logger: Logger(label: "devicegate.mcp"))
+                let server = Self.server(selected, keeper: keeper, workspace: workspace, tokens: tokens, local: store)
+                StandardError.write("devicegate: MCP server on stdio for \(selected.map(\.name).sorted().joined(separator: ", "))")
+                await StdioTransport(maxMessageBytes: Self.maxMessageBytes(config)).serve(
+                    server, caller: .init(agent: "local", door: "mcp-stdio"))
+                try? await keeper.shutdown()
+            }
         }
     }
 
     /// The MCP server over `profiles`, for stdio and for the gateway's `/mcp`: sign-ins go
-    /// through each profile's notifiers, calls through `keeper`.
-    static func server(_ profiles: [Profile], keeper: Gatekeeper, workspace: Workspace, store: TokenStore) -> MCPServer {
+    /// through each profile's notifiers, calls through `keeper`; tokens and holds are read from
+    /// `tokens` (files, or the shared database), the audit log kept beside `local`.
+    static func server(_ profiles: [Profile], keeper: Gatekeeper, workspace: Workspace, tokens: any ProfileStore, local store: TokenStore)
+        -> MCPServer
+    {
         let audit = workspace.auditLog(store: store)
         let signIns = SignIns { profile, caller, progress in
             let notifiers = try Notifiers.make(profile.notifiers, showQR: false, workspace: workspace) + [progress]
             return SignInService(
-                profile: profile, store: store, transport: workspace.transport, time: workspace.time,
+                profile: profile, store: tokens, transport: workspace.transport, time: workspace.time,
                 notifiers: NotifierFanout(notifiers, auditingTo: audit, profile: profile.name), audit: audit,
                 actor: AuditActor.mcp(agent: caller.agent, door: caller.door))
         }
-        let context = ProfileContext(profiles: profiles, store: store, time: workspace.time, signIns: signIns)
+        let context = ProfileContext(profiles: profiles, store: tokens, time: workspace.time, signIns: signIns)
         return MCPServer(tools: Toolbox.tools(context, keeper: keeper), instructions: Toolbox.instructions(context))
     }
 

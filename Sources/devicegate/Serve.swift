@@ -100,7 +100,8 @@ struct Serve: AsyncParsableCommand {
                     auditPath: workspace.auditLogPath, registry: registry, witnessInterval: workspace.config.audit.witnessInterval,
                     endpoints: { [config] keeper in
                         guard config.mcp else { return [] }
-                        let server = MCP.server(Array(workspace.config.profiles.values), keeper: keeper, workspace: workspace, store: store)
+                        let server = MCP.server(
+                            Array(workspace.config.profiles.values), keeper: keeper, workspace: workspace, tokens: tokens, local: store)
                         return [MCPEndpoint(server: server, maxBodyBytes: MCP.maxMessageBytes(config))]
                     }, approver: bot?.approver, held: bot?.held, locks: locks, windows: windows)
                 do {

@@ -215,6 +215,26 @@ import Testing
         #expect(try sandbox.run("mcp", "--profile", "nope").status == 78)
     }
 
+    /// A freeze from the chat is a hold in the store: the profile tools read it there (the same
+    /// place a shared database would keep it), not from a file of their own.
+    @Test func aFrozenProfileIsListedAsFrozenAndNotSignedInto() async throws {
+        let idp = try LocalIdP.load()
+        let sandbox = Sandbox(idp: idp, config: Self.config(idp, upstream: URL(string: "http://127.0.0.1:9")!))
+        defer { sandbox.remove() }
+        _ = try sandbox.store()  // the data directory, as a first run makes it
+        try ProfileLock(profile: "work", reason: "frozen by Alice", lockedAt: Date()).write(kind: .frozen, in: sandbox.dir.file("data"))
+        let driver = try MCPDriver(["stdio", "--", Sandbox.binary, "mcp"], environment: sandbox.environment)
+        _ = try driver.connected()
+        let profiles = try driver.call("list_profiles").structured["profiles"] as? [[String: Any]] ?? []
+        let work = try #require(profiles.first { $0["profile"] as? String == "work" })
+        #expect(work["frozen"] as? String == "frozen by Alice")
+        #expect(work["signed_in"] as? Bool == false)
+        let refused = try driver.call("sign_in", ["profile": "work"])
+        #expect(refused.isError)
+        #expect(refused.structured["error"] as? String == "frozen")
+        driver.finish()
+    }
+
     /// Bytes no SDK would send, written straight to the server: each is answered with the right
     /// JSON-RPC error and the server keeps serving.
     @Test func malformedMessagesAreAnsweredAndServingGoesOn() async throws {

@@ -31,8 +31,8 @@ public struct ProfileStatus: Sendable {
         let loaded: Result<StoredProfile?, any Error>
         do { loaded = .success(try await store.load(profile.name)) } catch { loaded = .failure(error) }
         var status = status(profile, posture: store.posture, loaded: loaded, now: now)
-        status.frozen = (try? await store.hold(.frozen, for: profile.name))??.reason
-        status.locked = (try? await store.hold(.locked, for: profile.name))??.reason
+        status.frozen = (try? await store.hold(.frozen, for: profile.name))?.reason
+        status.locked = (try? await store.hold(.locked, for: profile.name))?.reason
         return status
     }
 
