@@ -12,10 +12,11 @@ import Testing
         let errors = Pipe()
         let port: Int
 
-        init(_ sandbox: Sandbox) throws {
+        /// - Parameter environment: the sandbox's, unless given (a Telegram bot's, for approvals).
+        init(_ sandbox: Sandbox, environment: [String: String]? = nil) throws {
             process.executableURL = URL(fileURLWithPath: Sandbox.binary)
             process.arguments = ["serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"]
-            process.environment = sandbox.environment
+            process.environment = environment ?? sandbox.environment
             process.standardOutput = FileHandle.nullDevice
             process.standardError = errors
             try process.run()
@@ -107,6 +108,73 @@ import Testing
             records.contains {
                 $0["event"] as? String == "signed_in" && $0["door"] as? String == "mcp-http" && $0["agent"] as? String == "openclaw"
             })
+        #expect(!audit.contains(key))
+    }
+
+    /// A call an `approve` rule holds waits for the person's tap in the chat (the Bot API
+    /// double), then goes out with the agent's bytes; a denied one is a tool error naming why,
+    /// and nothing reaches the upstream.
+    @Test func aHeldCallWaitsForThePersonsTapInTheChat() async throws {
+        let idp = try LocalIdP.load()
+        let upstream = try await MCPStdioTests.upstream()
+        let fake = try await FakeBotAPI.start()
+        defer {
+            Task {
+                await upstream.stop()
+                await fake.stop()
+            }
+        }
+        let probe = Sandbox(idp: idp)
+        let (key, hash) = try Self.agentKey(probe)
+        probe.remove()
+        let allow = #"allow = ["GET /me", "GET /big", "POST /notes", "GET /echo"]"#
+        let config = Self.config(idp, upstream: upstream.baseURL, hash: hash).replacingOccurrences(
+            of: allow, with: allow + "\n" + #"approve = ["POST /notes"]"#)
+        #expect(config.contains("approve = "))
+        let sandbox = Sandbox(idp: idp, config: config)
+        defer { sandbox.remove() }
+        var environment = TelegramTests.environment(sandbox, fake)
+        let gateway = try Gateway(sandbox, environment: environment)
+        defer { _ = gateway.stop() }
+        environment["MCP_AGENT_KEY"] = key
+        let driver = try MCPDriver(["http", gateway.url.absoluteString], environment: environment)
+        _ = try driver.connected()
+        let started = try driver.call("sign_in", ["profile": "work"])
+        try idp.approve(try #require(started.structured["user_code"] as? String))
+        #expect(try await driver.statusAfterApproval("work").structured["state"] as? String == "signed_in")
+
+        // The person taps a button on the message that shows the held call.
+        func tap(_ button: String, after earlier: Int?) -> Task<Int, any Error> {
+            Task {
+                try await fake.wait(for: "an approval message") { state in
+                    state.messages.contains { !$0.buttons.isEmpty && $0.messageID != earlier }
+                }
+                let message = try #require(fake.messages.first { !$0.buttons.isEmpty && $0.messageID != earlier })
+                #expect(message.text.contains("POST") && message.text.contains("/notes"))
+                try #require(fake.press(button, messageID: message.messageID, userID: TelegramTests.chat) != nil)
+                return message.messageID
+            }
+        }
+        let approving = tap("✅ Approve once", after: nil)
+        let approved = try driver.call("http_request", ["profile": "work", "method": "POST", "path": "/notes", "body": "hello"])
+        let first = try await approving.value
+        #expect(!approved.isError)
+        #expect(approved.structured["status"] as? Int == 201)
+        #expect(upstream.requests(to: "/api/notes").map(\.bytes) == [Data("hello".utf8)], "the agent's bytes, once")
+
+        let denying = tap("🚫 Deny", after: first)
+        let denied = try driver.call("http_request", ["profile": "work", "method": "POST", "path": "/notes", "body": "again"])
+        _ = try await denying.value
+        #expect(denied.isError)
+        #expect(denied.structured["error"] as? String == "approval_denied")
+        #expect(upstream.requests(to: "/api/notes").count == 1, "a denied call never reaches the upstream")
+        driver.finish()
+        let audit = try String(contentsOfFile: sandbox.dir.file("data/audit.jsonl"), encoding: .utf8)
+        let records = audit.split(separator: "\n").compactMap { Sandbox.json(String($0)) }
+        let decided = records.filter { $0["event"] as? String == "approval" }
+        #expect(records.filter { $0["event"] as? String == "approval_held" && $0["agent"] as? String == "openclaw" }.count == 2)
+        #expect(decided.map { $0["outcome"] as? String } == ["approved", "denied"])
+        #expect(decided.allSatisfy { $0["by_id"] as? String == String(TelegramTests.chat) })
         #expect(!audit.contains(key))
     }
 
