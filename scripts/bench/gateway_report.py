@@ -17,6 +17,7 @@ import sys
 
 GOAL_THROUGHPUT = 0.80   # devicegate req/s >= 80% of nginx's
 GOAL_P99 = 2.0           # devicegate p99 <= 2x nginx's
+GOAL_STORE_SPREAD = 0.10  # the PostgreSQL store within 10% of the files store
 GOAL_RSS_BYTES = 50e6    # RSS under 50 MB at 64 connections
 
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
@@ -124,7 +125,7 @@ def main():
     d = sys.argv[1]
     with open(os.path.join(d, "meta.json")) as f:
         meta = json.load(f)
-    runs = {n: load(d, n) for n in ("nginx2", "nginx1", "devicegate", "nginx2-big", "devicegate-big")}
+    runs = {n: load(d, n) for n in ("nginx2", "nginx1", "devicegate", "devicegate-pg", "nginx2-big", "devicegate-big")}
     out = []
     p = out.append
 
@@ -142,6 +143,7 @@ def main():
         "nginx2": "nginx proxy_pass, 2 workers",
         "nginx1": "nginx proxy_pass, 1 worker",
         "devicegate": "devicegate serve (release)",
+        "devicegate-pg": "devicegate, PostgreSQL store",
     }
     for n, label in labels.items():
         r = runs[n]
@@ -155,6 +157,16 @@ def main():
 
     dg, ng = runs["devicegate"], runs["nginx2"]
     result = {"meta": meta, "runs": runs, "goals": {}}
+    pg = runs["devicegate-pg"]
+    if dg and pg:
+        thr = pg["rps"] / dg["rps"]
+        p99 = pg["p99_ms"] / dg["p99_ms"]
+        ok = thr >= 1 - GOAL_STORE_SPREAD and p99 <= 1 + GOAL_STORE_SPREAD
+        p("devicegate on PostgreSQL vs on files (issue 12's goal: within 10%; tokens are served from memory,")
+        p("the database is read when a token changes, not per request):")
+        p(f"  throughput  postgres/files = {thr:6.1%}   p99 postgres/files = {p99:5.2f}x   {mark(ok)}")
+        p("")
+        result["goals"].update(store_throughput_ratio=thr, store_p99_ratio=p99, store_ok=ok)
     if dg and ng:
         thr = dg["rps"] / ng["rps"]
         p99 = dg["p99_ms"] / ng["p99_ms"]
