@@ -82,7 +82,7 @@ public struct HTTPRequestTool: MCPTool {
                     continuation.finish()
                 }
             }
-            answer = try await keeper.call(request.head, body: body)
+            answer = try await keeper.call(request.head, body: body, door: caller.door)
         } catch {
             var extra: [String: JSONValue] = ["status": .int(Int64(error.status.code))]
             if let retryAfter = error.retryAfter { extra["retry_after"] = .int(Int64(retryAfter)) }

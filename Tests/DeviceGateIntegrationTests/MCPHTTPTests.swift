@@ -101,9 +101,13 @@ import Testing
         #expect(
             records.contains {
                 $0["event"] as? String == "request" && $0["agent"] as? String == "openclaw" && $0["path"] as? String == "/me"
+                    && $0["door"] as? String == "mcp-http"
             })
         #expect(
-            records.contains { $0["event"] as? String == "denied" && $0["agent"] as? String == "openclaw" && $0["status"] as? Int == 403 })
+            records.contains {
+                $0["event"] as? String == "denied" && $0["agent"] as? String == "openclaw" && $0["status"] as? Int == 403
+                    && $0["door"] as? String == "mcp-http"
+            })
         #expect(
             records.contains {
                 $0["event"] as? String == "signed_in" && $0["door"] as? String == "mcp-http" && $0["agent"] as? String == "openclaw"

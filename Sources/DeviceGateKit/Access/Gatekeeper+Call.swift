@@ -12,13 +12,16 @@ extension Gatekeeper {
     ///   - body: the agent's body, streamed; limited to `max_request_bytes` here.
     ///   - caller: tells when the caller hangs up, for a call held for approval; nil when the
     ///     door cannot tell (the call is then withdrawn only by cancelling its task).
+    ///   - door: which door the call came in by (`mcp-http`, `mcp-stdio`), for the audit log;
+    ///     nil for the HTTP gateway itself.
     /// - Throws: the ``Denial`` to render, already recorded and counted.
     public func call<Body>(
-        _ head: HTTPRequest, refusal: TransportRefusal? = nil, body: Body?, caller: (any CallerPresence)? = nil
+        _ head: HTTPRequest, refusal: TransportRefusal? = nil, body: Body?, caller: (any CallerPresence)? = nil, door: String? = nil
     ) async throws(Denial) -> ForwardedResponse
     where Body: AsyncSequence & Sendable, Body.Element == ByteBuffer {
         let started = ContinuousClock.now
         var audit: [String: AuditValue] = ["method": .string(head.method.rawValue)]
+        if let door { audit["door"] = .string(door) }
         do {
             let admission = try await AdmissionCore(self).admit(head, refusal: refusal, audit: &audit)
             return try await Forwarder(keeper: self).forward(admission, body: body, caller: caller, started: started)
