@@ -37,6 +37,9 @@ public struct GatewayServer: Sendable {
     /// Lock and freeze files and approval windows, shared with the chat's kill switch.
     public let locks: LockCache?
     public let windows: ApprovalWindows?
+    /// Where `devicegate token`/`exec` ask this process for a raw-token approval (a Unix socket
+    /// in the data directory); nil without an approver.
+    public let approvalSocket: String?
 
     public init(
         config: GatewayConfig, profiles: [Profile], store: TokenStore, tokens: (any ProfileStore)? = nil, signIns: any SignInStarter,
@@ -44,8 +47,9 @@ public struct GatewayServer: Sendable {
         transport: any HTTPTransport = AsyncHTTPTransport.shared, time: any TimeSource = SystemTimeSource(), auditPath: String,
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), witnessInterval: Double? = AuditSettings().witnessInterval,
         endpoints: @escaping @Sendable (Gatekeeper) -> [any GatewayEndpoint] = { _ in [] }, approver: (any Approver)? = nil,
-        held: HeldRequests? = nil, locks: LockCache? = nil, windows: ApprovalWindows? = nil
+        held: HeldRequests? = nil, locks: LockCache? = nil, windows: ApprovalWindows? = nil, approvalSocket: String? = nil
     ) {
+        self.approvalSocket = approver == nil ? nil : approvalSocket
         self.endpoints = endpoints
         self.locks = locks
         self.windows = windows
@@ -92,6 +96,7 @@ public struct GatewayServer: Sendable {
             address = .hostname(listen.host, port: listen.port)
         }
         let adminAddress = try Self.address(config.adminListen)
+        let rawTokenPlacement = try approvalSocket.map(UnixSocketPlacement.init(path:))
         // Everything that can refuse has run: only now is the upstream client made, which
         // must be shut down once it exists.
         let registry = self.registry
@@ -139,8 +144,11 @@ public struct GatewayServer: Sendable {
             configuration: .init(address: .hostname(adminAddress.host, port: adminAddress.port), serverName: "devicegate-admin"),
             logger: logger
         )
+        let rawTokens = rawTokenPlacement.map {
+            RawTokenApprovals(placement: $0, profiles: served, approvals: keeper.approvals, time: time).application(logger: logger)
+        }
         // Shut down in reverse: the listeners stop first, then the witness sends the final head.
-        return [witness, main, admin]
+        return [witness, main, admin] + (rawTokens.map { [$0] } ?? [])
     }
 
     /// Runs until a signal, then shuts down gracefully.

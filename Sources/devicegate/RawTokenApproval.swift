@@ -10,11 +10,11 @@ import Foundation
 /// `approve`, asked of the person in the Telegram chat before any token is loaded.
 ///
 /// Telegram allows one `getUpdates` poller per bot, and the answer to the question comes back
-/// through it. This process therefore polls the bot itself, only while it waits, and only when
-/// no other devicegate process does: `serve` and `bot` hold `telegram-poller.lock` in the data
-/// directory while they poll. When one runs, the request is refused (exit 77) with that said:
-/// the profile's calls go through the gateway, where approval works. Asking a running `serve`
-/// over a local channel is the next step (see docs/security.md).
+/// through it. `serve` and `bot` hold `telegram-poller.lock` in the data directory while they
+/// poll. When `serve` runs, this process asks it over its approval socket (`approvals.sock` in
+/// the data directory, this user only), and `serve`'s own desk asks the person. When nothing
+/// polls, this process polls the bot itself, only while it waits. When only `bot` runs, the
+/// request is refused (exit 77) with that said.
 enum RawTokenGate {
     /// - Parameters:
     ///   - tokens: where the profile's tokens and holds live (files, or the shared database).
@@ -25,6 +25,9 @@ enum RawTokenGate {
     }
 
     static func pollerLockPath(_ workspace: Workspace) -> String { workspace.paths.dataDirectory + "/telegram-poller.lock" }
+
+    /// Where a running `serve` takes raw-token questions.
+    static func approvalSocketPath(_ workspace: Workspace) -> String { workspace.paths.dataDirectory + "/approvals.sock" }
 
     /// Holds the poller lock for the life of a process that polls the bot (`serve`, `bot`).
     static func claimPoller(_ workspace: Workspace) async throws -> FileLock {
@@ -52,6 +55,9 @@ enum RawTokenGate {
         }
         let lock: FileLock
         do { lock = try await claimPoller(workspace) } catch is PollerBusy {
+            if FileManager.default.fileExists(atPath: approvalSocketPath(workspace)) {
+                return try await askServe(profile, workspace: workspace, command: command)
+            }
             throw RawTokenRefusal(
                 "profile \(profile.name) has token_access = \"approve\", and a running devicegate serve or bot polls the Telegram bot, so this process cannot receive the person's answer (one poller per bot). Call the API through the gateway, where approval works, or stop the poller"
             )
@@ -76,6 +82,35 @@ enum RawTokenGate {
             throw RawTokenRefusal("the raw token for \(profile.name) was not approved: \(verdict.error)")
         }
         await desk.conclude(request, verdict, result: "the raw token was handed out")
+    }
+
+    /// Asks the running `serve`, which holds the question on its own desk (the same message,
+    /// buttons and audit records as a call it holds) and answers once the person decided.
+    private static func askServe(_ profile: Profile, workspace: Workspace, command: String) async throws {
+        let path = approvalSocketPath(workspace)
+        guard let host = path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))),
+            let url = URL(string: "http+unix://\(host)/raw-token")
+        else { throw RawTokenRefusal("the approval socket's path \(path) cannot be addressed") }
+        let timeout = profile.gateway?.approval.timeout ?? ApprovalPolicy.defaultTimeout
+        let ask = try JSONSerialization.data(withJSONObject: ["profile": profile.name, "requester": requester(command)])
+        StandardError.write(
+            "devicegate: asked the person through the running devicegate serve to approve a raw token for \(profile.name) (waiting up to \(timeout) s)"
+        )
+        let response: IncomingResponse
+        do {
+            response = try await AsyncHTTPTransport(timeout: .seconds(Int64(timeout) + 30)).send(
+                OutgoingRequest(
+                    method: "POST", url: url, headers: [("Content-Type", "application/json")],
+                    body: Secret(String(decoding: ask, as: UTF8.self))
+                ))
+        } catch {
+            throw RawTokenRefusal("the running devicegate serve could not be asked for an approval (\(path)): \(error)")
+        }
+        let answer = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] ?? [:]
+        guard response.status == 200, answer["approved"] as? Bool == true else {
+            let why = answer["error"] as? String ?? answer["reason"] as? String ?? "status \(response.status)"
+            throw RawTokenRefusal("the raw token for \(profile.name) was not approved: \(why)")
+        }
     }
 
     /// "PID 1234 (alice) via devicegate token": who asks, as far as this process can tell.

@@ -103,7 +103,8 @@ struct Serve: AsyncParsableCommand {
                         let server = MCP.server(
                             Array(workspace.config.profiles.values), keeper: keeper, workspace: workspace, tokens: tokens, local: store)
                         return [MCPEndpoint(server: server, maxBodyBytes: MCP.maxMessageBytes(config))]
-                    }, approver: bot?.approver, held: bot?.held, locks: locks, windows: windows)
+                    }, approver: bot?.approver, held: bot?.held, locks: locks, windows: windows,
+                    approvalSocket: RawTokenGate.approvalSocketPath(workspace))
                 do {
                     try await server.run(logger: logger, alongside: bot.map { [$0.bot] } ?? []) { [config] port in
                         // The bound port, so that `--listen 127.0.0.1:0` says where it went.

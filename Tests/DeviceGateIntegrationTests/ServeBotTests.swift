@@ -42,4 +42,45 @@ import Testing
         #expect(!bot.stderr.contains(FakeBotAPI.token) && !serve.stderr.contains(FakeBotAPI.token))
         #expect(try await serve.terminate() == 0)
     }
+
+    /// With `serve` polling the bot, `devicegate token` for a `token_access = "approve"` profile
+    /// asks `serve` over its approval socket; the person's tap in the chat decides.
+    @Test func aRawTokenIsAskedThroughTheRunningServe() async throws {
+        let box = try TokenAccessTests().sandbox("approve")
+        let fake = try await FakeBotAPI.start()
+        defer {
+            box.remove()
+            Task { await fake.stop() }
+        }
+        let environment = TelegramTests.environment(box, fake)
+        let serve = try Child.start(
+            ["serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"], environment: environment, in: box)
+        defer { serve.kill() }
+        let socket = box.dir.file("data/approvals.sock")
+        for _ in 0..<300 where !FileManager.default.fileExists(atPath: socket) { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(FileManager.default.fileExists(atPath: socket), "serve publishes its approval socket: \(serve.stderr)")
+        let mode = try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int
+        #expect(mode == 0o600, "only this user may ask")
+
+        func token() -> Task<ProcessResult, any Error> {
+            Task.detached { try ProcessResult.run(Sandbox.binary, ["token", "work"], environment: environment) }
+        }
+        let approved = token()
+        try await fake.wait(for: "the question, from serve's bot") { $0.messages.count == 1 }
+        #expect(fake.messages[0].text.contains("Raw token for work requested by PID"))
+        fake.press("✅ Approve once", messageID: fake.messages[0].messageID, userID: TelegramTests.chat)
+        let afterApproval = try await approved.value
+        // Approved: it goes on to the token, which this sandbox has none of (exit 3, sign-in needed).
+        #expect(afterApproval.status == 3, "\(afterApproval.stderr)")
+        #expect(afterApproval.stderr.contains("through the running devicegate serve"))
+
+        let denied = token()
+        try await fake.wait(for: "the second question") { $0.messages.count == 2 }
+        fake.press("🚫 Deny", messageID: fake.messages[1].messageID, userID: TelegramTests.chat)
+        let afterDenial = try await denied.value
+        #expect(afterDenial.status == 77)
+        #expect(afterDenial.stderr.contains("was not approved: approval_denied"))
+        #expect(!afterDenial.stderr.contains(FakeBotAPI.token) && !serve.stderr.contains(FakeBotAPI.token))
+        #expect(try await serve.terminate() == 0)
+    }
 }
