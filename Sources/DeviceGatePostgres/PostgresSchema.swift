@@ -45,7 +45,19 @@ enum PostgresSchema {
             CREATE TRIGGER devicegate_holds_announce AFTER INSERT OR UPDATE OR DELETE ON devicegate_holds
                 FOR EACH ROW EXECUTE FUNCTION devicegate_announce()
             """,
-        ]
+        ],
+        // Version 2: calls counted per profile in fixed one-minute and one-hour windows, shared
+        // by every replica, so a rate limit holds across them.
+        [
+            """
+            CREATE TABLE devicegate_rate (
+                profile text NOT NULL,
+                window_kind text NOT NULL,
+                window_start timestamptz NOT NULL,
+                calls integer NOT NULL,
+                PRIMARY KEY (profile, window_kind, window_start))
+            """
+        ],
     ]
 
     static var latest: Int { migrations.count }

@@ -247,6 +247,49 @@ public final class PostgresStore: ProfileStore {
         }
     }
 
+    // MARK: Rate limits
+
+    /// One call against fixed one-minute and one-hour windows shared by every replica. Each
+    /// window is a row incremented with `INSERT … ON CONFLICT DO UPDATE … WHERE calls < limit`,
+    /// which PostgreSQL runs under the row's lock: two replicas can never both take the last
+    /// slot. The minute is counted first; a call the hour then refuses still counts in its
+    /// minute. One round trip per window, on rate-limited profiles only; the database's clock is
+    /// the one every replica shares.
+    public func admitCall(_ profile: String, perMinute: Int?, perHour: Int?) async throws -> SharedRateVerdict? {
+        try Self.validate(profile)
+        var newWindow = false
+        for (kind, limit) in [("minute", perMinute), ("hour", perHour)] {
+            guard let limit else { continue }
+            let (calls, wait) = try await guarded("count a call against the rate limit of \(profile)") { connection in
+                let rows = try await connection.query(
+                    """
+                    WITH counted AS (
+                        INSERT INTO devicegate_rate (profile, window_kind, window_start, calls)
+                        VALUES (\(profile), \(kind), date_trunc(\(kind), now()), 1)
+                        ON CONFLICT (profile, window_kind, window_start)
+                            DO UPDATE SET calls = devicegate_rate.calls + 1 WHERE devicegate_rate.calls < \(limit)
+                        RETURNING calls)
+                    SELECT coalesce((SELECT calls FROM counted), 0)::int8,
+                        extract(epoch FROM date_trunc(\(kind), now()) + ('1 ' || \(kind))::interval - now())::float8
+                    """, logger: self.logger)
+                var result: (Int64, Double) = (0, 60)
+                for try await row in rows.decode((Int64, Double).self) { result = row }
+                return result
+            }
+            guard calls > 0 else { return .wait(seconds: max(1, wait)) }
+            if calls == 1 { newWindow = true }
+        }
+        // Old windows go now and then: when a call opened a new one.
+        if newWindow {
+            _ = try? await guarded("forget old rate windows") { connection in
+                try await connection.query(
+                    "DELETE FROM devicegate_rate WHERE profile = \(profile) AND window_start < now() - interval '2 hours'",
+                    logger: self.logger)
+            }
+        }
+        return .admitted
+    }
+
     // MARK: Changes
 
     /// LISTENs on `devicegate_changes` on a connection of its own. After every (re)connection

@@ -19,11 +19,11 @@ import Testing
     /// Signs in on the first host, starts `serve` on `serving` hosts, waits until each answers
     /// with the signed-in token, runs `body`, and cleans up however it ends.
     func withReplicas(
-        _ count: Int, serving: Int? = nil, tokenEndpoint: String? = nil,
+        _ count: Int, serving: Int? = nil, tokenEndpoint: String? = nil, profileExtra: String = "",
         _ body: (Replicas, [ServeProcess], HTTPClient) async throws -> Void
     ) async throws {
         let idp = try LocalIdP.load()
-        let replicas = try await Replicas.make(count, idp: idp, tokenEndpoint: tokenEndpoint)
+        let replicas = try await Replicas.make(count, idp: idp, tokenEndpoint: tokenEndpoint, profileExtra: profileExtra)
         var servers: [ServeProcess] = []
         let client = HTTPClient.agents()
         do {
@@ -189,6 +189,20 @@ import Testing
         }
     }
 
+    /// A rate limit holds across replicas: with `rate_limit_per_hour = 6`, two replicas admit
+    /// six calls between them (the two warm-up calls and four more), not six each.
+    @Test func aRateLimitHoldsAcrossReplicas() async throws {
+        try await withReplicas(2, profileExtra: "rate_limit_per_hour = 6") { _, servers, client in
+            let hour = Calendar.current.component(.hour, from: Date())
+            var statuses: [Int] = []
+            for index in 0..<8 { statuses.append(await client.call(servers[index % 2].url).status) }
+            // The shared windows are fixed hours: a test that straddles one proves nothing.
+            guard Calendar.current.component(.hour, from: Date()) == hour else { return }
+            #expect(statuses.filter { $0 == 200 }.count == 4, "\(statuses)")
+            #expect(statuses.filter { $0 == 429 }.count == 4, "\(statuses)")
+        }
+    }
+
     @Test func theCLIOnAnotherHostSeesAndChangesTheSameTokens() async throws {
         try await withReplicas(2, serving: 0) { replicas, _, _ in
             let (first, second) = (replicas.hosts[0], replicas.hosts[1])
@@ -196,7 +210,7 @@ import Testing
             #expect(status.status == 0, "\(status.stderr)")
             #expect(status.stdout.contains("signed in") && status.stdout.contains("postgres"), "\(status.stdout)")
             let doctor = try second.run("doctor")
-            #expect(doctor.stdout.contains("✓ database: schema version 1"), "\(doctor.stdout)")
+            #expect(doctor.stdout.contains("✓ database: schema version 2"), "\(doctor.stdout)")
             #expect(doctor.stdout.contains("✓ database: tokens sealed with this devicegate's key"), "\(doctor.stdout)")
             #expect(doctor.stdout.contains("signed in as"), "\(doctor.stdout)")
             let token = try second.run("token", "work")

@@ -20,8 +20,10 @@ struct Replicas {
     let hosts: [Sandbox]
     let keyFile: String
 
-    /// - Parameter tokenEndpoint: sends the profile's refreshes elsewhere (a delaying proxy).
-    static func make(_ count: Int, idp: LocalIdP, tokenEndpoint: String? = nil) async throws -> Replicas {
+    /// - Parameters:
+    ///   - tokenEndpoint: sends the profile's refreshes elsewhere (a delaying proxy).
+    ///   - profileExtra: more lines for the profile (a rate limit).
+    static func make(_ count: Int, idp: LocalIdP, tokenEndpoint: String? = nil, profileExtra: String = "") async throws -> Replicas {
         let database = try await TestDatabase.create()
         let shared = TemporaryDirectory("devicegate-replicas")
         let material = (0..<32).map { _ in UInt8.random(in: 0...255) }
@@ -42,6 +44,7 @@ struct Replicas {
             upstream = "\(idp.issuer)"
             allow = ["GET /userinfo"]
             \(tokenEndpoint.map { "token_endpoint = \"\($0)\"" } ?? "")
+            \(profileExtra)
             """
         let hosts = (0..<count).map { _ in
             var host = Sandbox(idp: idp, config: config)

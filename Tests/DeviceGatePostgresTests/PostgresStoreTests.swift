@@ -53,6 +53,34 @@ import Testing
         try await PostgresStore.open(url: try DatabaseURL(database.url), key: key, logger: logger)
     }
 
+    /// A rate limit holds across replicas: two stores on one database share the minute's
+    /// calls, and the one that finds it full says how long until it frees.
+    @Test func twoReplicasShareOneRateLimit() async throws {
+        try await Self.withDatabase { database, key, _ in
+            let first = try await Self.open(database, key)
+            let second = try await Self.open(database, key)
+            var verdicts: [SharedRateVerdict?] = []
+            for index in 0..<6 {
+                let store = index.isMultiple(of: 2) ? first : second
+                verdicts.append(try await store.admitCall("work", perMinute: 4, perHour: 100))
+            }
+            #expect(verdicts.prefix(4).allSatisfy { $0 == .admitted }, "\(verdicts)")
+            for verdict in verdicts.suffix(2) {
+                guard case .wait(let seconds) = verdict else {
+                    Issue.record("the fifth and sixth calls must wait: \(verdicts)")
+                    continue
+                }
+                #expect(seconds >= 1 && seconds <= 60)
+            }
+            // The hour counts too, and another profile has windows of its own.
+            #expect(try await first.admitCall("other", perMinute: nil, perHour: 1) == .admitted)
+            #expect(try await second.admitCall("other", perMinute: nil, perHour: 1) != .admitted)
+            #expect(try await second.admitCall("work2", perMinute: 1, perHour: nil) == .admitted)
+            await first.shutdown()
+            await second.shutdown()
+        }
+    }
+
     @Test func savesSealedRowsAndComparesRevisions() async throws {
         try await Self.withDatabase { database, key, _ in
             let store = try await Self.open(database, key)

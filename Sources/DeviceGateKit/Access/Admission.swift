@@ -82,9 +82,21 @@ public struct AdmissionCore: Sendable {
         }
 
         // 5. Rate limits.
-        if let wait = await keeper.limiter.admit(
-            name, perMinute: gate.settings.requestsPerMinute, perHour: gate.settings.requestsPerHour, now: keeper.time.now())
-        {
+        let (perMinute, perHour) = (gate.settings.requestsPerMinute, gate.settings.requestsPerHour)
+        var shared: SharedRateVerdict?
+        if perMinute != nil || perHour != nil {
+            // A store shared by several replicas counts for all of them; files leave it to memory.
+            do { shared = try await keeper.tokens.admitCall(name, perMinute: perMinute, perHour: perHour) } catch {
+                throw Denial.storeUnavailable(name, error)
+            }
+        }
+        let wait: Double? =
+            switch shared {
+            case .admitted: nil
+            case .wait(let seconds): seconds
+            case nil: await keeper.limiter.admit(name, perMinute: perMinute, perHour: perHour, now: keeper.time.now())
+            }
+        if let wait {
             var denial = Denial(
                 status: .tooManyRequests, error: "rate_limited", profile: name, reason: "the profile's rate limit is reached")
             denial.retryAfter = Int(wait.rounded(.up))

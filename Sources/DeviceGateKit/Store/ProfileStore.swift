@@ -42,6 +42,11 @@ public protocol ProfileStore: Sendable {
     @discardableResult
     func lift(_ kind: ProfileHoldKind, for profile: String) async throws -> Bool
 
+    /// Counts one call against the profile's rate limits across every process sharing the
+    /// store, or returns nil when the store is this machine's alone (files: the process counts
+    /// in memory, on its own sliding windows).
+    func admitCall(_ profile: String, perMinute: Int?, perHour: Int?) async throws -> SharedRateVerdict?
+
     /// Calls `changed` with a profile's name whenever a process changes its entry, and with nil
     /// when anything may have changed unseen (after a reconnection), until the task is
     /// cancelled, so a long-lived process can drop its in-memory copies. Returns at once when
@@ -67,6 +72,18 @@ public let filesOnlyStoreOpener: StoreOpener = { settings, local in
         throw ConfigError(file: nil, "store.backend = \"\(settings.backend.rawValue)\" is not available in this program")
     }
     return local
+}
+
+/// A shared store's answer to ``ProfileStore/admitCall(_:perMinute:perHour:)``.
+public enum SharedRateVerdict: Sendable, Equatable {
+    case admitted
+    /// Refused; a slot frees in this many seconds.
+    case wait(seconds: Double)
+}
+
+extension ProfileStore {
+    /// Not shared: the caller counts in memory.
+    public func admitCall(_ profile: String, perMinute: Int?, perHour: Int?) async throws -> SharedRateVerdict? { nil }
 }
 
 /// Which hold on a profile: the breaker's lock (`devicegate unlock` lifts it) or a freeze.
