@@ -57,13 +57,20 @@ struct RawTokenApprovals: Sendable {
                         decided.withLockedValue { $0 = verdict }
                     }
                     var waited = 0.0
-                    while decided.withLockedValue({ $0 }) == nil {
-                        try await Task.sleep(for: .milliseconds(200))
-                        waited += 0.2
-                        if waited >= Self.keepAlive {
-                            waited = 0
-                            try await writer.write(ByteBuffer(string: " "))
+                    do {
+                        while decided.withLockedValue({ $0 }) == nil {
+                            try await Task.sleep(for: .milliseconds(200))
+                            waited += 0.2
+                            if waited >= Self.keepAlive {
+                                waited = 0
+                                try await writer.write(ByteBuffer(string: " "))
+                            }
                         }
+                    } catch {
+                        // The asker left (or the server stops): the question is withdrawn and its
+                        // message edited, rather than left for the person to answer for nobody.
+                        deciding.cancel()
+                        throw error
                     }
                     await deciding.value
                     let verdict = decided.withLockedValue { $0 }
