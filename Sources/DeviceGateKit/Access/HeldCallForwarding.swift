@@ -47,7 +47,12 @@ struct HeldCallForwarding: Sendable {
             throw Denial(status: .serviceUnavailable, error: verdict.error, profile: name, reason: reason)
         }
         let desk = keeper.approvals
-        do {
+        do throws(Denial) {
+            // The person may have taken minutes (approval_timeout can exceed the token's
+            // remaining life): the token admission found is checked again, refreshed if stale.
+            do { approved.entry = try await admission.gate.broker.validEntry() } catch {
+                throw Denial(status: .unauthorized, error: "sign_in_required", profile: name, reason: "\(error)")
+            }
             let response = try await forwarder.send(
                 approved, body: admission.hasBody ? BufferedBody(bytes) : nil, started: started)
             let status = Int(response.status.code)
