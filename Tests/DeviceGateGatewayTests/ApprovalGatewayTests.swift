@@ -20,7 +20,8 @@ import Testing
         let time: SteppedTime
         let bot: Task<Void, any Error>
 
-        static func start(timeout: Int = 120, breakerDenials: Int = 20) async throws -> Setup {
+        /// - Parameter remaining: seconds the stored token is valid for, from now.
+        static func start(timeout: Int = 120, breakerDenials: Int = 20, remaining: Double = 3000) async throws -> Setup {
             let fake = try await FakeBotAPI.start()
             let time = SteppedTime(Date())
             let parts = NIOLockedBox()
@@ -28,7 +29,7 @@ import Testing
                 config: { $0.breakerDenials = breakerDenials },
                 settings: { settings in
                     settings.approval = ApprovalPolicy(rules: [try! PolicyRule("POST /upload")], timeout: timeout)
-                }, time: time,
+                }, remaining: remaining, time: time,
                 approver: { store in
                     let api = BotAPI(token: Secret(FakeBotAPI.token), base: fake.apiBase, transport: AsyncHTTPTransport.shared, time: time)
                     let held = HeldRequests(time: time)
@@ -65,6 +66,22 @@ import Testing
             await gateway.stop()
             await fake.stop()
         }
+    }
+
+    /// The person may take longer than the token has left: the call goes out with a token that
+    /// is valid when it is sent, not the one admission found.
+    @Test func aCallApprovedAfterItsTokenWentStaleGoesOutWithAFreshOne() async throws {
+        let s = try await Setup.start(timeout: 900, remaining: 400)
+        let call = s.post()
+        let message = try await s.message()
+        // Ten minutes pass while the message waits: the token admission saw has 400 s left.
+        s.time.advance(600)
+        s.fake.press("✅ Approve once", messageID: message.messageID, userID: Self.chat)
+        let answer = try await call.value
+        #expect(answer.status == 200)
+        let sent = try #require(s.gateway.upstream.requests.last?.header("Authorization"))
+        #expect(sent == "Bearer " + FakeIdentityProvider.accessToken(2), "refreshed after the wait, not the stale one")
+        await s.stop()
     }
 
     @Test func anApprovedPostReachesTheUpstreamWithTheAgentsBytesAndTheAnswerComesBack() async throws {
