@@ -46,7 +46,10 @@ public struct ApprovalDesk: Sendable {
         onHold?(request)
         await audit?.recordOrWarn("approval_held", fields)
         do {
-            try await approver.present(request)
+            // In a task of its own: a caller that leaves while the message is on its way must not
+            // cut the send short, or the message would stand with live buttons and no way to
+            // edit it. The wait below then ends at once as withdrawn, and the message is edited.
+            try await Task { try await approver.present(request) }.value
         } catch {
             let verdict = ApprovalVerdict.unavailable(reason: "the approval message could not be sent: \(error)")
             await held.forget(request.id)
