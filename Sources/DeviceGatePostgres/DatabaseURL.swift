@@ -45,7 +45,12 @@ public struct DatabaseURL: Sendable {
         var root: String?
         for item in components.queryItems ?? [] {
             guard Self.parameters.contains(item.name) else {
-                throw fail("unknown parameter `\(item.name)` (devicegate understands \(Self.parameters.joined(separator: ", ")))")
+                // Named only when it looks like a parameter's name: a mistyped URL can put the
+                // password (or a second URL) where a name should be.
+                let plausible = item.name.count <= 32 && item.name.allSatisfy { $0.isASCII && ($0.isLetter || $0 == "_") }
+                throw fail(
+                    "unknown parameter \(plausible ? "`\(item.name)`" : "(a name that is not a parameter name, not shown)") (devicegate understands \(Self.parameters.joined(separator: ", ")))"
+                )
             }
             switch item.name {
             case "sslmode":

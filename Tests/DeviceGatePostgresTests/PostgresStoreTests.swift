@@ -171,6 +171,8 @@ import Testing
         ("postgres://u:pw@h/db?sslmode=verify-ca", "verify-ca is refused"),
         ("postgres://u:pw@h/db?sslmode=requir", "sslmode must be one of"),
         ("postgres://u:pw@h/db?ssl=true", "unknown parameter `ssl`"),
+        // Found by the database-url fuzz target: a second URL pasted where a parameter goes.
+        ("postgres://u:pw@h/db?ssostgres://u:pw@h:543a.pem", "not a parameter name, not shown"),
         ("not a url at all", "expected postgres://"),
     ])
     func badURLsAreRefusedWithoutTheirPassword(url: String, complaint: String) throws {
