@@ -11,7 +11,10 @@ enum DatabaseURLTarget {
         let password = URLComponents(string: text.trimmingCharacters(in: .whitespacesAndNewlines))?.password
         do {
             let url = try DatabaseURL(Secret(text))
-            if let password, password.count >= 4 {
+            // The display names the user, host and database by design: a password that is a
+            // part of one of them (a user "admin" with the password "admin") shows with it.
+            let shownByDesign = [url.username, url.host, url.database].contains { password.map($0.contains) ?? false }
+            if let password, password.count >= 4, !shownByDesign {
                 check(!url.display.contains(password), "the display form holds the password", text)
                 check(!String(describing: url).contains(password), "the description holds the password", text)
             }

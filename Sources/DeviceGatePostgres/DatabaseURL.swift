@@ -41,6 +41,12 @@ public struct DatabaseURL: Sendable {
         let database = String(components.path.drop { $0 == "/" })
         guard !database.isEmpty, !database.contains("/") else { throw fail("it names no database (postgres://USER@HOST/DATABASE)") }
         if let port = components.port, !(1...65535).contains(port) { throw fail("the port is out of range") }
+        // A user or database name with URL punctuation in it is a URL pasted wrong (and may carry
+        // the password, which the display form would then show): refused, and not echoed.
+        for (what, name) in [("user", user.removingPercentEncoding ?? user), ("database", database.removingPercentEncoding ?? database)]
+        where !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.$-".contains($0)) }) {
+            throw fail("the \(what) name may hold only letters, digits, _ . $ and - (is the URL pasted twice?)")
+        }
         var mode = TLSMode.prefer
         var root: String?
         for item in components.queryItems ?? [] {

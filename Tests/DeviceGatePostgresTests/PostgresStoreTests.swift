@@ -173,6 +173,7 @@ import Testing
         ("postgres://u:pw@h/db?ssl=true", "unknown parameter `ssl`"),
         // Found by the database-url fuzz target: a second URL pasted where a parameter goes.
         ("postgres://u:pw@h/db?ssostgres://u:pw@h:543a.pem", "not a parameter name, not shown"),
+        ("postgres://u:pw@h/dbu:pw@h.pem", "the database name may hold only"),
         ("not a url at all", "expected postgres://"),
     ])
     func badURLsAreRefusedWithoutTheirPassword(url: String, complaint: String) throws {
