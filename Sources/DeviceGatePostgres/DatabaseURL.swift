@@ -9,7 +9,7 @@ import PostgresNIO
 /// password) is ever printed. Anything devicegate does not understand is refused rather than
 /// ignored: a misspelt `sslmode` silently falling back to plain text would be worse than an
 /// error.
-public struct DatabaseURL: Sendable {
+public struct DatabaseURL: Sendable, CustomStringConvertible {
     /// libpq's modes; `verify-ca` is refused, as it checks the chain but not the host name.
     public enum TLSMode: String, Sendable, CaseIterable {
         case disable, prefer, require
@@ -66,7 +66,12 @@ public struct DatabaseURL: Sendable {
                     )
                 }
                 mode = parsed
-            case "sslrootcert": root = item.value
+            case "sslrootcert":
+                // A file path; URL punctuation in it is a URL pasted wrong, and not echoed.
+                guard let value = item.value, value.hasPrefix("/"),
+                    !value.contains(where: { $0 == "@" || $0 == ":" || $0.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } })
+                else { throw fail("sslrootcert must be an absolute file path (is the URL pasted twice?)") }
+                root = value
             default: break
             }
         }
@@ -78,6 +83,10 @@ public struct DatabaseURL: Sendable {
         self.tlsMode = mode
         self.rootCertificate = root
     }
+
+    /// What printing the URL shows: ``display``, never a stored field a mistyped URL could have
+    /// filled with the password.
+    public var description: String { display }
 
     /// The URL without its password, for `status`, `doctor` and errors.
     public var display: String { "postgres://\(username)@\(host):\(port)/\(database)?sslmode=\(tlsMode.rawValue)" }

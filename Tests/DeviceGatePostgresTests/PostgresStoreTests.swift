@@ -174,6 +174,7 @@ import Testing
         // Found by the database-url fuzz target: a second URL pasted where a parameter goes.
         ("postgres://u:pw@h/db?ssostgres://u:pw@h:543a.pem", "not a parameter name, not shown"),
         ("postgres://u:pw@h/dbu:pw@h.pem", "the database name may hold only"),
+        ("postgres://u:pw@h/db?sslmode=verify-full&sslrootcert=/x://u:pw@h/db", "sslrootcert must be an absolute file path"),
         ("not a url at all", "expected postgres://"),
     ])
     func badURLsAreRefusedWithoutTheirPassword(url: String, complaint: String) throws {
