@@ -18,7 +18,8 @@ enum DatabaseURLTarget {
             return
         }
         let named = [components?.scheme, components?.user, components?.host, components?.path].compactMap { $0 }
-        guard !named.contains(where: { $0.contains(password) }) else {
+        // Case-blind: the scheme is shown lowercased.
+        guard !named.contains(where: { $0.lowercased().contains(password.lowercased()) }) else {
             _ = try? DatabaseURL(Secret(text))
             return
         }
