@@ -249,6 +249,8 @@ public final class PostgresStore: ProfileStore {
 
     // MARK: Rate limits
 
+    public var sharesRateLimits: Bool { true }
+
     /// One call against fixed one-minute and one-hour windows shared by every replica. Each
     /// window is a row incremented with `INSERT … ON CONFLICT DO UPDATE … WHERE calls < limit`,
     /// which PostgreSQL runs under the row's lock: two replicas can never both take the last

@@ -158,4 +158,52 @@ import Testing
             #expect(fixture.alerts.messages.allSatisfy { !$0.contains("ACCESS-TOKEN-SECRET") })
         }
     }
+
+    /// The event loop's synchronous pass: a cold gatekeeper asks for the hold and the token,
+    /// a warm one admits without asking, and what a pass found (the rate limiter's count
+    /// included) is kept when the rest is fetched.
+    @Test func theSynchronousPassAsksForWhatItCannotKnowAndCountsTheCallOnce() async throws {
+        try await Fixture.run(perMinute: 2) { fixture in
+            let head = HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/work/v1.0/me", headerFields: [:])
+            var audit: [String: AuditValue] = [:]
+            var found = AdmissionCore.Lookups()
+            guard case .needs(.hold) = fixture.core.attempt(head, refusal: nil, audit: &audit, found: &found) else {
+                Issue.record("a hold never read must be read from the store")
+                return
+            }
+            // The async form finishes the decision, keeping what the pass found.
+            _ = try await fixture.core.admit(head, refusal: nil, audit: &audit, found: found)
+            // Now the hold is known for a second and the token is in memory: no lookup at all.
+            var warm = AdmissionCore.Lookups()
+            guard case .admitted(let admission) = fixture.core.attempt(head, refusal: nil, audit: &audit, found: &warm) else {
+                Issue.record("a warm gatekeeper admits synchronously")
+                return
+            }
+            #expect(admission.url == "https://api.example/base/v1.0/me")
+            // Two calls counted (one per admission, not one per pass): the third is refused.
+            #expect(await fixture.denial(.get, "/work/v1.0/me")?.error == "rate_limited")
+            // A second later the hold must be read again.
+            fixture.time.advance(1)
+            var stale = AdmissionCore.Lookups()
+            guard case .needs(.hold) = fixture.core.attempt(head, refusal: nil, audit: &audit, found: &stale) else {
+                Issue.record("a hold read a second ago is read again")
+                return
+            }
+        }
+    }
+
+    /// A denial that feeds the breaker says so, and the async form feeds it before refusing.
+    @Test func aSynchronousDenialCarriesItsBreakerSignal() async throws {
+        try await Fixture.run(denials: 1) { fixture in
+            _ = try await fixture.admit(.get, "/work/v1.0/me")
+            let head = HTTPRequest(method: .delete, scheme: nil, authority: nil, path: "/work/v1.0/me/x", headerFields: [:])
+            var audit: [String: AuditValue] = [:]
+            var found = AdmissionCore.Lookups()
+            guard case .denied(let denial, trip: .denial?) = fixture.core.attempt(head, refusal: nil, audit: &audit, found: &found) else {
+                Issue.record("a policy denial feeds the breaker")
+                return
+            }
+            #expect(denial.error == "forbidden")
+        }
+    }
 }

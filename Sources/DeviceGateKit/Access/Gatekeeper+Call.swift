@@ -14,25 +14,40 @@ extension Gatekeeper {
     ///     door cannot tell (the call is then withdrawn only by cancelling its task).
     ///   - door: which door the call came in by (`mcp-http`, `mcp-stdio`), for the audit log;
     ///     nil for the HTTP gateway itself.
+    ///   - found: what the door's own synchronous pass of the ``AdmissionCore`` already found
+    ///     (so the rate limiter does not count the call twice).
     /// - Throws: the ``Denial`` to render, already recorded and counted.
     public func call<Body>(
-        _ head: HTTPRequest, refusal: TransportRefusal? = nil, body: Body?, caller: (any CallerPresence)? = nil, door: String? = nil
+        _ head: HTTPRequest, refusal: TransportRefusal? = nil, body: Body?, caller: (any CallerPresence)? = nil, door: String? = nil,
+        found: AdmissionCore.Lookups = AdmissionCore.Lookups(), audit fields: [String: AuditValue]? = nil
     ) async throws(Denial) -> ForwardedResponse
     where Body: AsyncSequence & Sendable, Body.Element == ByteBuffer {
         let started = ContinuousClock.now
-        var audit: [String: AuditValue] = ["method": .string(head.method.rawValue)]
-        if let door { audit["door"] = .string(door) }
+        var audit = fields ?? Self.auditFields(head, door: door)
         do {
-            let admission = try await AdmissionCore(self).admit(head, refusal: refusal, audit: &audit)
+            let admission = try await AdmissionCore(self).admit(head, refusal: refusal, audit: &audit, found: found)
             return try await Forwarder(keeper: self).forward(admission, body: body, caller: caller, started: started)
         } catch {
-            if error.audited {
-                audit["status"] = .int(Int(error.status.code))
-                audit["reason"] = .string(error.reason)
-                try? await self.audit.record("denied", audit)
-            }
-            metrics.countRequest(profile: error.profile, outcome: error.error, status: Int(error.status.code))
+            await refused(error, audit: audit)
             throw error
         }
+    }
+
+    /// What every call's audit record starts with.
+    public static func auditFields(_ head: HTTPRequest, door: String? = nil) -> [String: AuditValue] {
+        var audit: [String: AuditValue] = ["method": .string(head.method.rawValue)]
+        if let door { audit["door"] = .string(door) }
+        return audit
+    }
+
+    /// Records (when it is to be recorded) and counts a refusal, before the door answers it.
+    public func refused(_ denial: Denial, audit: [String: AuditValue]) async {
+        if denial.audited {
+            var audit = audit
+            audit["status"] = .int(Int(denial.status.code))
+            audit["reason"] = .string(denial.reason)
+            try? await self.audit.record("denied", audit)
+        }
+        metrics.countRequest(profile: denial.profile, outcome: denial.error, status: Int(denial.status.code))
     }
 }

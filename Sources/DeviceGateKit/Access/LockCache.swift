@@ -27,10 +27,7 @@ public final class LockCache: Sendable {
     /// the caller refuses the call rather than assume there is no hold.
     public func hold(for profile: String) async throws -> Hold? {
         let now = time.now()
-        if let entry = entries.withLockedValue({ $0[profile] }), entry.hold == nil {
-            let age = now.timeIntervalSince(entry.checked)
-            if age >= 0, age < 1 { return nil }
-        }
+        if isKnownUnheld(profile, at: now) { return nil }
         var found: Hold?
         for kind in ProfileHoldKind.allCases {
             if let lock = try await store.hold(kind, for: profile) {
@@ -40,6 +37,15 @@ public final class LockCache: Sendable {
         }
         entries.withLockedValue { $0[profile] = (now, found) }
         return found
+    }
+
+    /// Whether ``hold(for:)`` would answer "no hold" without reading the store: the profile was
+    /// read unheld less than a second ago. The gateway's event loops admit such a call without
+    /// a hop; otherwise they ask ``hold(for:)``.
+    public func isKnownUnheld(_ profile: String, at now: Date) -> Bool {
+        guard let entry = entries.withLockedValue({ $0[profile] }), entry.hold == nil else { return false }
+        let age = now.timeIntervalSince(entry.checked)
+        return age >= 0 && age < 1
     }
 
     /// Places a hold and makes it visible to this process at once.

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// The one place that decides between the cached token, a refresh, and "sign in again".
 ///
@@ -17,7 +18,13 @@ public actor TokenBroker {
     /// out, so the record is written even when the process exits right after.
     let onRefresh: @Sendable (String) async -> Void
     private var inflight: Task<StoredProfile, any Error>?
-    private var cached: StoredProfile?
+    /// The last entry handed out, behind a lock so that ``cachedEntry()`` can read it without
+    /// a hop onto the actor (the gateway's event loops admit calls synchronously).
+    private nonisolated let memory = NIOLockedValueBox<StoredProfile?>(nil)
+    private var cached: StoredProfile? {
+        get { memory.withLockedValue { $0 } }
+        set { memory.withLockedValue { $0 = newValue } }
+    }
 
     public init(
         profile: Profile, store: any ProfileStore, transport: any HTTPTransport, time: any TimeSource,
@@ -37,6 +44,15 @@ public actor TokenBroker {
         let ttl = Double(minimumTTL ?? profile.minimumTTL)
         if let cached, cached.tokens.isUsable(at: time.now(), minimumTTL: ttl) { return cached }
         return try await singleFlight { try await self.refreshIfStale(minimumTTL: ttl) }
+    }
+
+    /// The entry ``validEntry(minimumTTL:)`` would answer from memory, or nil when it would have
+    /// to read the store or refresh: the synchronous fast path of the gateway's admission.
+    public nonisolated func cachedEntry() -> StoredProfile? {
+        guard let entry = memory.withLockedValue({ $0 }),
+            entry.tokens.isUsable(at: time.now(), minimumTTL: Double(profile.minimumTTL))
+        else { return nil }
+        return entry
     }
 
     /// The upstream answered 401 to `token`: refresh once, unless that token was already

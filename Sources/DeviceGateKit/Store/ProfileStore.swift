@@ -47,6 +47,10 @@ public protocol ProfileStore: Sendable {
     /// in memory, on its own sliding windows).
     func admitCall(_ profile: String, perMinute: Int?, perHour: Int?) async throws -> SharedRateVerdict?
 
+    /// Whether ``admitCall(_:perMinute:perHour:)`` counts (a store shared by replicas), so the
+    /// gateway's synchronous admission knows it must ask rather than count in memory.
+    var sharesRateLimits: Bool { get }
+
     /// Calls `changed` with a profile's name whenever a process changes its entry, and with nil
     /// when anything may have changed unseen (after a reconnection), until the task is
     /// cancelled, so a long-lived process can drop its in-memory copies. Returns at once when
@@ -84,6 +88,7 @@ public enum SharedRateVerdict: Sendable, Equatable {
 extension ProfileStore {
     /// Not shared: the caller counts in memory.
     public func admitCall(_ profile: String, perMinute: Int?, perHour: Int?) async throws -> SharedRateVerdict? { nil }
+    public var sharesRateLimits: Bool { false }
 }
 
 /// Which hold on a profile: the breaker's lock (`devicegate unlock` lifts it) or a freeze.
