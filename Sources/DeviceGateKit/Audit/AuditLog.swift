@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
     import Glibc
@@ -31,9 +32,8 @@ public actor AuditLog {
     /// Where this writer knows the file ends; nil until the first record anchors it.
     private var position: Position?
     private var failure: Failure?
-    /// The batch being collected, and whether a caller is leading one.
-    private var pending: [Pending] = []
-    private var batchOpen = false
+    /// Records waiting for the writer, and whether its task is running.
+    private nonisolated let queue = NIOLockedValueBox<(pending: [Pending], draining: Bool)>(([], false))
     private let formatter: ISO8601DateFormatter = {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -77,48 +77,58 @@ public actor AuditLog {
     /// not be written, or if the log was changed by anything but devicegate: callers that act on
     /// behalf of an agent must then refuse to act.
     ///
-    /// Group commit: records that arrive while a batch is being written wait for the next one,
-    /// and each batch is one `write` and one sealed head, so concurrent callers share the
-    /// syscalls and the lock; the chain is the same as with one record per write.
     /// - Parameter durable: `fdatasync` the batch and the head before returning, for records of
     ///   things that act (sign-ins, refreshes, logouts, breaker events); per-request records are
     ///   written (surviving the process) but not synced one by one.
-    public func record(_ event: String, _ fields: [String: AuditValue], durable: Bool = false) async throws {
-        if let failure { throw failure }
+    public nonisolated func record(_ event: String, _ fields: [String: AuditValue], durable: Bool = false) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            submit(event, fields, durable: durable) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Hands one record to the writer without waiting, for callers that cannot suspend (the
+    /// gateway's event loops): `done` is called once the batch the record joined is written,
+    /// or with the error that stopped it, on the writer's executor, never before this returns.
+    ///
+    /// Group commit: the writer takes every record waiting when it starts a batch, and each batch
+    /// is one `write` and one sealed head, so concurrent callers share the syscalls and the lock;
+    /// the chain is the same as with one record per write. A single writer task runs while
+    /// records wait and ends when none do; no task is made per record.
+    public nonisolated func submit(
+        _ event: String, _ fields: [String: AuditValue], durable: Bool = false,
+        done: @escaping @Sendable (Result<Void, any Error>) -> Void
+    ) {
         var record = fields
         record["event"] = .string(event)
-        guard !batchOpen else {
-            // A leader is collecting a batch: join it.
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                pending.append(Pending(record: record, durable: durable, continuation: continuation))
-            }
-            return
+        let starts = queue.withLockedValue { queue in
+            queue.pending.append(Pending(record: record, durable: durable, done: done))
+            defer { queue.draining = true }
+            return !queue.draining
         }
-        // Lead a batch: let callers already waiting for the actor join, then write them all.
-        batchOpen = true
-        pending.append(Pending(record: record, durable: durable, continuation: nil))
-        await Task.yield()
-        try flush()
+        if starts { Task { await self.drain() } }
     }
 
     private struct Pending {
         let record: [String: AuditValue]
         let durable: Bool
-        /// nil for the batch's leader, which learns the outcome from ``flush()`` itself.
-        let continuation: CheckedContinuation<Void, any Error>?
+        let done: @Sendable (Result<Void, any Error>) -> Void
     }
 
-    /// Writes the open batch and answers the callers who joined it.
-    private func flush() throws {
-        let batch = pending
-        pending = []
-        batchOpen = false
-        do {
-            try append(batch.map(\.record), durable: batch.contains(where: \.durable))
-            for item in batch { item.continuation?.resume() }
-        } catch {
-            for item in batch { item.continuation?.resume(throwing: error) }
-            throw error
+    /// Writes batches until no record waits.
+    private func drain() {
+        while true {
+            let batch = queue.withLockedValue { queue in
+                defer { queue.pending = [] }
+                if queue.pending.isEmpty { queue.draining = false }
+                return queue.pending
+            }
+            guard !batch.isEmpty else { return }
+            do {
+                try append(batch.map(\.record), durable: batch.contains(where: \.durable))
+                for item in batch { item.done(.success(())) }
+            } catch {
+                for item in batch { item.done(.failure(error)) }
+            }
         }
     }
 
