@@ -88,13 +88,7 @@ public struct GatewayServer: Sendable {
                     "listening on \(config.listen) (not loopback) needs agent keys in [gateway.agents]; make one with `devicegate agent-key NAME`"
             )
         }
-        let address: BindAddress
         let placement = try config.socket.map(UnixSocketPlacement.init(path:))
-        if let placement {
-            address = .unixDomainSocket(path: placement.bindPath)
-        } else {
-            address = .hostname(listen.host, port: listen.port)
-        }
         let adminAddress = try Self.address(config.adminListen)
         let rawTokenPlacement = try approvalSocket.map(UnixSocketPlacement.init(path:))
         // Everything that can refuse has run: only now is the upstream client made, which
@@ -113,24 +107,10 @@ public struct GatewayServer: Sendable {
             signIns: signIns, alerter: alerter, metrics: GatewayMetrics(registry: registry), approver: approver, held: held,
             locks: locks, windows: windows, logger: logger)
         let mounted = endpoints(keeper)
-        let main = Application(
-            responder: GatewayResponder(keeper: keeper, endpoints: mounted),
-            server: GuardedHTTP1Channel.builder(
-                idleTimeout: .seconds(config.idleTimeout), headerTimeout: .seconds(Int64(config.headerTimeout)),
-                connections: ConnectionLimit(maximum: config.maxConnections)),
-            configuration: .init(address: address, serverName: "devicegate"),
-            services: [UpstreamShutdown(keeper: keeper), ChangeFeed(keeper: keeper)],
-            onServerRunning: { channel in
-                if let placement {
-                    do { try placement.publish() } catch {
-                        logger.critical("\(error)")
-                        try? await channel.close()
-                        return
-                    }
-                }
-                await onReady(channel.localAddress?.port ?? 0)
-            },
-            logger: logger)
+        let main = AgentListener(
+            address: placement.map { .unix($0) } ?? .tcp(host: listen.host, port: listen.port), keeper: keeper, endpoints: mounted,
+            connections: ConnectionLimit(maximum: config.maxConnections), headerTimeout: .seconds(Int64(config.headerTimeout)),
+            idleTimeout: .seconds(config.idleTimeout), logger: logger, onReady: onReady)
         let router = Router()
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/metrics") { _, _ -> Response in
@@ -147,8 +127,9 @@ public struct GatewayServer: Sendable {
         let rawTokens = rawTokenPlacement.map {
             RawTokenApprovals(placement: $0, profiles: served, approvals: keeper.approvals, time: time).application(logger: logger)
         }
-        // Shut down in reverse: the listeners stop first, then the witness sends the final head.
-        return [witness, main, admin] + (rawTokens.map { [$0] } ?? [])
+        // Shut down in reverse: the listeners stop first (the agents' finishing their calls),
+        // then the change feed, then the upstream pool closes, then the witness sends the final head.
+        return [witness, UpstreamShutdown(keeper: keeper), ChangeFeed(keeper: keeper), main, admin] + (rawTokens.map { [$0] } ?? [])
     }
 
     /// Runs until a signal, then shuts down gracefully.

@@ -1,7 +1,5 @@
 import DeviceGateKit
 import HTTPTypes
-import HummingbirdCore
-import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
@@ -58,51 +56,5 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         guard let value = fields[name] else { return nil }
         fields[name] = nil
         return TransportRefusal(rawValue: value) ?? .absoluteForm
-    }
-}
-
-/// Hummingbird's HTTP/1 channel, assembled here so that the gateway's connection handlers sit
-/// where they must: the header-read timeout and ``RequestHeadGuard`` between the HTTP/1 decoder
-/// and the HTTPTypes codec. Every handler is added before the async channel wrapper exists, so a
-/// connection that closes during set-up leaves nothing half-made behind.
-struct GuardedHTTP1Channel: ServerChildChannel {
-    typealias Value = HTTP1Channel.Value
-    let inner: HTTP1Channel
-    let connections: ConnectionLimit
-    let headerTimeout: TimeAmount
-    let idleTimeout: Duration
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        // Past the cap a connection is still set up the ordinary way, but its first request is
-        // answered 503 with `Connection: close`; the header timeout bounds how long it can idle
-        // before that.
-        let admitted = connections.enter()
-        if admitted {
-            let connections = self.connections
-            channel.closeFuture.whenComplete { _ in connections.leave() }
-        }
-        return channel.eventLoop.makeCompletedFuture {
-            let pipeline = channel.pipeline.syncOperations
-            try pipeline.addHandler(HangUpWatch(eventLoop: channel.eventLoop))
-            try pipeline.configureHTTPServerPipeline(
-                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
-                withEncoderConfiguration: .init(), withDecoderLimitConfiguration: .init())
-            try pipeline.addHandler(HeaderReadTimeout(timeout: headerTimeout))
-            try pipeline.addHandler(RequestHeadGuard(overloaded: !admitted))
-            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
-            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-        }
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        await inner.handle(value: value, logger: logger)
-    }
-
-    static func builder(idleTimeout: Duration, headerTimeout: TimeAmount, connections: ConnectionLimit) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in
-            GuardedHTTP1Channel(
-                inner: HTTP1Channel(responder: responder), connections: connections, headerTimeout: headerTimeout, idleTimeout: idleTimeout)
-        }
     }
 }
