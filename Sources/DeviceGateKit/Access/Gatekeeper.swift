@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Logging
 import NIOConcurrencyHelpers
+import NIOPosix
 
 /// What every door's decision shares: one broker per served profile (so concurrent calls share
 /// one refresh), the audit log, limits, the breaker and its locks, the agent keys, the upstream
@@ -18,6 +19,8 @@ public final class Gatekeeper: Sendable {
         public let broker: TokenBroker
         /// The upstream URL without a trailing slash; the agent's path is appended.
         public let upstreamBase: String
+        /// Where the pool connects for this profile, parsed once from `settings.upstream`.
+        public let origin: UpstreamOrigin
     }
 
     public let profiles: [String: Gate]
@@ -33,6 +36,9 @@ public final class Gatekeeper: Sendable {
     public let time: any TimeSource
     let agents: AgentKeys
     let upstream: UpstreamClient
+    /// The upstream connections of every door: the gateway's NIO handler starts exchanges on
+    /// it directly, the async path (held calls, MCP) through ``UpstreamPool/send(_:body:to:)``.
+    public let upstreamPool: UpstreamPool
     let transport: any HTTPTransport
     let signIns: any SignInStarter
     let alerter: any PersonAlerter
@@ -68,6 +74,12 @@ public final class Gatekeeper: Sendable {
         var gates: [String: Gate] = [:]
         for profile in profiles {
             guard let settings = profile.gateway else { continue }
+            let origin: UpstreamOrigin
+            do { origin = try UpstreamOrigin(url: settings.upstream) } catch {
+                // The config loader accepts only http(s) URLs with a host; this is a backstop.
+                logger.error("profile not served: \(error)", metadata: ["profile": "\(profile.name)"])
+                continue
+            }
             var base = settings.upstream.absoluteString
             while base.hasSuffix("/") { base.removeLast() }
             let auditLog = audit
@@ -78,7 +90,7 @@ public final class Gatekeeper: Sendable {
                 onRefresh: { _ in
                     await auditLog.recordOrWarn("refresh", AuditActor.gateway.merging(["profile": .string(name)]) { _, n in n })
                 })
-            gates[profile.name] = Gate(profile: profile, settings: settings, broker: broker, upstreamBase: base)
+            gates[profile.name] = Gate(profile: profile, settings: settings, broker: broker, upstreamBase: base, origin: origin)
         }
         self.profiles = gates
         self.config = config
@@ -90,6 +102,10 @@ public final class Gatekeeper: Sendable {
         self.time = time
         self.agents = AgentKeys(config.agents)
         self.upstream = UpstreamClient(config: config)
+        self.upstreamPool = UpstreamPool(
+            group: MultiThreadedEventLoopGroup.singleton,
+            configuration: .init(
+                connectTimeout: .seconds(Int64(config.connectTimeout)), readTimeout: .seconds(Int64(config.readTimeout))))
         self.transport = transport
         self.signIns = signIns
         self.alerter = alerter
@@ -113,7 +129,10 @@ public final class Gatekeeper: Sendable {
     }
 
     /// Closes the upstream connection pool. Call it once, after the last call finished.
-    public func shutdown() async throws { try await upstream.shutdown() }
+    public func shutdown() async throws {
+        await upstreamPool.shutdown()
+        try await upstream.shutdown()
+    }
 
     /// The calling agent: named by its key when keys are configured, else "local".
     func agent(for headers: HTTPFields) throws(Denial) -> String {
