@@ -7,11 +7,13 @@ import NIOHTTPTypes
 /// handler before it holds pipelined requests back until the answer before them is written).
 ///
 /// Each request is decided by the ``AdmissionCore``'s synchronous pass right here, on the
-/// connection's event loop. What the pass cannot decide alone (a hold to read from the store, a
-/// rate limit a shared store counts, a token to refresh, a person's approval) and the mounted
-/// endpoints (`/mcp`) run as one task per request, the ``AgentCall``, which writes its answer
-/// back through the channel; the request body reaches it as a ``RequestBodyStream``, read from
-/// the socket only as fast as the call consumes it.
+/// connection's event loop. An admitted call that no person has to approve is forwarded on
+/// this loop too (``LoopForwarding``): no task, no hop. A refusal is recorded and answered from
+/// here. What the pass cannot decide alone (a hold to read from the store, a rate limit a shared
+/// store counts, a token to refresh), a call a person must approve, and the mounted endpoints
+/// (`/mcp`) run as one task per request, the ``AgentCall``, which writes its answer back through
+/// the channel; the request body reaches it as a ``RequestBodyStream``, read from the socket
+/// only as fast as the call consumes it.
 final class AgentConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
@@ -28,12 +30,14 @@ final class AgentConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var readPending = false
 
     private struct Call {
-        /// Feeds the body to the task; nil once the body ended or nobody reads it.
+        /// The call forwarded on this loop, if it is one.
+        var forwarding: LoopForwarding?
+        /// Feeds the body to a task; nil once the body ended or nobody reads it.
         var body: RequestBodyStream.Source?
         var task: Task<Void, Never>?
         var requestEnded = false
         var responseEnded = false
-        /// The agent or the answer said `Connection: close`.
+        /// The agent or the answer said `Connection: close`, or the agent shut its side.
         var closes = false
     }
 
@@ -56,30 +60,48 @@ final class AgentConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                 return
             }
             let refusal = RequestHeadGuard.refusal(taking: &head.headerFields)
-            var call = Call()
-            call.closes = Self.saysClose(head.headerFields)
-            let (stream, source) = streamForBody(context)
-            call.body = source
+            call = Call(closes: Self.saysClose(head.headerFields))
             let path = head.path.map { String($0.prefix { $0 != "?" }) }
-            let agentCall = AgentCall(keeper: keeper, channel: context.channel)
             if let endpoint = endpoints.first(where: { $0.path == path }) {
-                call.task = Task { await agentCall.serve(endpoint, head: head, refusal: refusal, body: stream) }
-            } else {
-                call.task = Task { await agentCall.answer(head, refusal: refusal, body: stream) }
+                let (agentCall, body) = startTask(context)
+                call?.task = Task { await agentCall.serve(endpoint, head: head, refusal: refusal, body: body) }
+                return
             }
-            self.call = call
+            decide(head, refusal: refusal, context: context)
         case .body(let buffer):
-            guard let source = call?.body else { return }  // nobody reads it: dropped
-            if source.yield(buffer) == .stopProducing { readsPaused = true }
+            if let forwarding = call?.forwarding {
+                forwarding.requestBody(buffer)
+            } else if let source = call?.body, source.yield(buffer) == .stopProducing {
+                pauseReads()
+            }
         case .end:
+            call?.requestEnded = true
+            call?.forwarding?.requestEnd()
             call?.body?.finish()
             call?.body = nil
-            call?.requestEnded = true
-            if call?.responseEnded == true { finishCall(context) }
+            if call?.responseEnded == true { finishCall() }
         }
     }
 
-    private func streamForBody(_ context: ChannelHandlerContext) -> (sequence: RequestBodyStream, source: RequestBodyStream.Source) {
+    /// The synchronous pass, and where the call goes from there.
+    private func decide(_ head: HTTPRequest, refusal: TransportRefusal?, context: ChannelHandlerContext) {
+        var audit = Gatekeeper.auditFields(head)
+        var found = AdmissionCore.Lookups()
+        switch AdmissionCore(keeper).attempt(head, refusal: refusal, audit: &audit, found: &found) {
+        case .admitted(let admission) where admission.approvalRule == nil:
+            let forwarding = LoopForwarding(admission: admission, keeper: keeper, handler: self, context: context)
+            call?.forwarding = forwarding
+            forwarding.start()
+        case .denied(let denial, trip: nil):
+            refuse(denial, audit: audit, context: context)
+        case .admitted, .denied, .needs:
+            let (agentCall, body) = startTask(context)
+            call?.task = Task { await agentCall.answer(head, refusal: refusal, body: body, found: found, audit: audit) }
+        }
+    }
+
+    /// Starts the body stream of a call answered by a task.
+    private func startTask(_ context: ChannelHandlerContext) -> (AgentCall, RequestBodyStream) {
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let made = RequestBodyDemand.stream(
             on: context.eventLoop,
@@ -90,7 +112,8 @@ final class AgentConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                 loopBound.value.call?.body = nil
                 loopBound.value.resumeReads()
             })
-        return (made.sequence, made.source)
+        call?.body = made.source
+        return (AgentCall(keeper: keeper, channel: context.channel), made.sequence)
     }
 
     func read(context: ChannelHandlerContext) {
@@ -101,7 +124,9 @@ final class AgentConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
     }
 
-    private func resumeReads() {
+    func pauseReads() { readsPaused = true }
+
+    func resumeReads() {
         readsPaused = false
         if readPending, let context {
             readPending = false
@@ -109,8 +134,36 @@ final class AgentConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        call?.forwarding?.agentWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
     // MARK: Writing the answer
 
+    /// Records and counts a refusal, then writes it.
+    func refuse(_ denial: Denial, audit: [String: AuditValue], context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        keeper.refused(denial, audit: audit) {
+            eventLoop.execute {
+                let (handler, context) = loopBound.value
+                let (head, body) = denial.rendered()
+                if denial.closeConnection { handler.call?.closes = true }
+                context.write(handler.wrapOutboundOut(.head(head)), promise: nil)
+                context.write(handler.wrapOutboundOut(.body(body)), promise: nil)
+                handler.finishResponse(context)
+            }
+        }
+    }
+
+    /// Writes the end of the answer from this handler (the loop path, a refusal) and moves on.
+    func finishResponse(_ context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        responseEnded(context)
+    }
+
+    /// Parts a task writes through the channel pass here on their way out.
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head):
@@ -120,22 +173,28 @@ final class AgentConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             context.write(data, promise: promise)
         case .end:
             context.write(data, promise: promise)
-            call?.responseEnded = true
-            if call?.closes == true {
-                context.flush()
-                context.close(promise: nil)
-            } else if call?.requestEnded == true {
-                finishCall(context)
-            } else {
-                // Answered before the whole body arrived (a refusal): read the rest and drop it.
-                call?.body?.finish()
-                call?.body = nil
-                resumeReads()
-            }
+            responseEnded(context)
         }
     }
 
-    private func finishCall(_ context: ChannelHandlerContext) {
+    private func responseEnded(_ context: ChannelHandlerContext) {
+        guard call != nil else { return }
+        call?.responseEnded = true
+        if call?.closes == true {
+            context.flush()
+            context.close(promise: nil)
+        } else if call?.requestEnded == true {
+            finishCall()
+        } else {
+            // Answered before the whole body arrived (a refusal): read the rest and drop it.
+            call?.body?.finish()
+            call?.body = nil
+            call?.forwarding = nil
+            resumeReads()
+        }
+    }
+
+    private func finishCall() {
         call = nil
         resumeReads()
     }
@@ -161,9 +220,11 @@ final class AgentConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.close(promise: nil)
     }
 
-    /// The agent is gone: its body ends in an error and its call is cancelled (a held call is
-    /// withdrawn, an upstream answer in flight is recorded as aborted).
+    /// The agent is gone: a call on this loop abandons its exchange, a task's body ends in an
+    /// error and the task is cancelled (a held call is withdrawn, an answer in flight is
+    /// recorded as aborted).
     private func endCall() {
+        if call?.responseEnded != true { call?.forwarding?.agentGone() }
         call?.body?.finish(ChannelError.eof)
         call?.body = nil
         call?.task?.cancel()

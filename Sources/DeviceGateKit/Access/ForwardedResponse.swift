@@ -14,51 +14,22 @@ public struct ForwardedResponse: Sendable {
     public let contentLength: Int?
     private let body: HTTPClientResponse.Body
     private let redactor: TokenRedactor
-    private let finished: @Sendable (_ bytes: Int, _ redactions: Int, _ outcome: String) async -> Void
+    private let finished: @Sendable (_ bytes: Int, _ redactions: Int, _ outcome: String) -> Void
 
     init(
         _ response: HTTPClientResponse, profile: String, audit fields: [String: AuditValue], redactor: TokenRedactor,
         keeper: Gatekeeper, started: ContinuousClock.Instant
     ) {
-        var headers = HTTPFields()
-        let listedNames = HeaderRules.connectionListed(response.headers["connection"])
-        var length: Int?
-        var dropped: [String] = []
-        for (name, value) in response.headers {
-            let lower = name.lowercased()
-            if lower == "content-length" {
-                length = Int(value)
-                continue
-            }
-            guard HeaderRules.forwardable(lower, listed: listedNames, fromAgent: false), let field = HTTPField.Name(name) else { continue }
-            if redactor.contains(value) {
-                dropped.append(lower)
-                continue
-            }
-            headers.append(HTTPField(name: field, value: value))
-        }
-        let status = Int(response.status.code)
-        let phrase = redactor.contains(response.status.reasonPhrase) ? "" : response.status.reasonPhrase
-        var entry = fields
-        entry["status"] = .int(status)
-        if !dropped.isEmpty { entry["dropped_headers"] = .string(dropped.joined(separator: ",")) }
-        let base = entry
-        self.status = .init(code: status, reasonPhrase: phrase)
-        self.headers = headers
-        self.contentLength = length
+        let head = AnswerHead(
+            status: Int(response.status.code), reasonPhrase: response.status.reasonPhrase, headers: response.headers, redactor: redactor)
+        let call = AnsweredCall(profile: profile, audit: fields, head: head, started: started)
+        self.status = head.status
+        self.headers = head.headers
+        self.contentLength = head.contentLength
         self.body = response.body
         self.redactor = redactor
         self.finished = { bytes, redactions, outcome in
-            var entry = base
-            entry["bytes"] = .int(bytes)
-            entry["duration_ms"] = .double(Self.milliseconds(ContinuousClock.now - started))
-            if outcome != "forwarded" { entry["outcome"] = .string(outcome) }
-            if redactions > 0 { entry["redacted"] = .int(redactions) }
-            try? await keeper.audit.record("response", entry)
-            keeper.metrics.countRequest(profile: profile, outcome: outcome, status: status)
-            keeper.metrics.observe(profile: profile, duration: ContinuousClock.now - started, bytes: bytes)
-            keeper.logger.debug(
-                "proxied", metadata: ["profile": "\(profile)", "status": "\(status)", "bytes": "\(bytes)", "outcome": "\(outcome)"])
+            keeper.answered(call, bytes: bytes, redactions: redactions, outcome: outcome)
         }
     }
 
@@ -79,13 +50,9 @@ public struct ForwardedResponse: Sendable {
             if !rest.isEmpty { try await write(ByteBuffer(bytes: rest)) }
             try await end()
         } catch {
-            await finished(bytes, redactor.redactions, "aborted")
+            finished(bytes, redactor.redactions, "aborted")
             throw error
         }
-        await finished(bytes, redactor.redactions, "forwarded")
-    }
-
-    static func milliseconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        finished(bytes, redactor.redactions, "forwarded")
     }
 }

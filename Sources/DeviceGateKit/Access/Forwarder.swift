@@ -27,28 +27,23 @@ struct Forwarder: Sendable {
     where Body: AsyncSequence & Sendable, Body.Element == ByteBuffer {
         var admission = admission
         let name = admission.gate.profile.name
-        do { try await keeper.audit.record("request", admission.audit) } catch {
-            keeper.logger.error("audit log unwritable; refusing", metadata: ["error": "\(error)"])
-            throw Denial(
-                status: .serviceUnavailable, error: "audit_unavailable", profile: name,
-                reason: "the audit log cannot be written, so nothing is forwarded", audited: false)
+        let accepted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            keeper.recordRequest(admission) { continuation.resume(returning: $0) }
         }
+        guard accepted else { throw Gatekeeper.auditUnavailable(name) }
         let limited = body.map { ByteLimit($0, limit: keeper.config.maxRequestBytes) }
-        var sent = [admission.entry.tokens.accessToken]
+        var sent = [admission.token]
         do {
             var response = try await keeper.upstream.send(admission, body: admission.hasBody ? limited : nil)
-            let chunked = admission.hasBody && admission.length == nil
-            let replayable = [.get, .head, .options].contains(admission.method) && (admission.length ?? 0) == 0 && !chunked
-            if response.status == .unauthorized, replayable {
-                admission.entry = try await admission.gate.broker.entryAfterRejection(of: admission.entry.tokens.accessToken)
-                sent.append(admission.entry.tokens.accessToken)
-                admission.audit["refreshed"] = .bool(true)
+            if response.status == .unauthorized, admission.replayable {
+                admission = try await admission.renewed()
+                sent.append(admission.token)
                 response = try await keeper.upstream.send(admission, body: nil as ByteLimit<Body>?)
                 if response.status == .unauthorized { await keeper.trip(name, .upstreamRejection) }
             }
             return ForwardedResponse(
                 response, profile: name, audit: admission.audit,
-                redactor: TokenRedactor(variants: sent.map(keeper.tokenVariants.of)), keeper: keeper, started: started)
+                redactor: keeper.redactor(for: sent), keeper: keeper, started: started)
         } catch let error as BrokerError {
             throw Denial(status: .unauthorized, error: "sign_in_required", profile: name, reason: "\(error)")
         } catch {

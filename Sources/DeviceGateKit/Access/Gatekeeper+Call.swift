@@ -39,15 +39,4 @@ extension Gatekeeper {
         if let door { audit["door"] = .string(door) }
         return audit
     }
-
-    /// Records (when it is to be recorded) and counts a refusal, before the door answers it.
-    public func refused(_ denial: Denial, audit: [String: AuditValue]) async {
-        if denial.audited {
-            var audit = audit
-            audit["status"] = .int(Int(denial.status.code))
-            audit["reason"] = .string(denial.reason)
-            try? await self.audit.record("denied", audit)
-        }
-        metrics.countRequest(profile: denial.profile, outcome: denial.error, status: Int(denial.status.code))
-    }
 }
