@@ -73,6 +73,9 @@ final class LoopForwarding: UpstreamReceiver {
         self.exchange = exchange
         while let part = waitingBody.popFirst() { exchange.sendBody(part) }
         if requestEnded || !admission.hasBody { exchange.endBody() }
+        // Reads paused while the record was written resume now, or once the new connection
+        // reports it can take the body (upstreamWritabilityChanged).
+        if exchange.isWritable { handler.resumeReads() }
     }
 
     // MARK: The agent's side
