@@ -1,6 +1,7 @@
 import DeviceGateKit
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 
 /// One agent connection on the gateway's listener, one request at a time (the HTTP/1 pipeline
@@ -215,9 +216,26 @@ final class AgentConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.fireChannelInactive()
     }
 
+    /// A request the HTTP/1 decoder cannot read (the decoder reads nothing more after it): with
+    /// no call under way it is answered 400 and the connection closed; a call under way is
+    /// answered as it will be (a refusal, a task's answer) and the connection closed after it;
+    /// a call being forwarded from this loop is abandoned with the connection.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        endCall()
-        context.close(promise: nil)
+        guard error is HTTPParserError, call?.forwarding == nil, call?.responseEnded != true else {
+            endCall()
+            context.close(promise: nil)
+            return
+        }
+        guard call != nil else {
+            let head = HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.close(promise: nil)
+            return
+        }
+        call?.body?.finish(error)
+        call?.body = nil
+        call?.closes = true
     }
 
     /// The agent is gone: a call on this loop abandons its exchange, a task's body ends in an

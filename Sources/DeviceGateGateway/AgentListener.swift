@@ -82,7 +82,7 @@ struct AgentListener: Service {
             let pipeline = channel.pipeline.syncOperations
             try pipeline.addHandler(HangUpWatch(eventLoop: channel.eventLoop))
             try pipeline.configureHTTPServerPipeline(
-                withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: false,
+                withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(), withDecoderLimitConfiguration: .init())
             try pipeline.addHandler(HeaderReadTimeout(timeout: headerTimeout))
             try pipeline.addHandler(RequestHeadGuard(overloaded: !admitted))

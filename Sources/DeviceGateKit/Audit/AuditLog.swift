@@ -22,8 +22,15 @@ import NIOConcurrencyHelpers
 /// else puts it in a failed state: every later ``record(_:_:durable:)`` throws, and `onFailure`
 /// is told once, so the gateway refuses to forward and alerts the person. Appends from several
 /// processes are serialised with `flock(2)`.
-public actor AuditLog {
-    public nonisolated let path: String
+///
+/// Within a process there is one writer at a time and no writer thread: the caller that finds
+/// no write under way writes, for itself and for every record that arrives meanwhile, in batches
+/// (group commit), then hands over. An event loop that records a call thus writes its line on
+/// its own thread, as nginx writes its access log, instead of waking another thread and waiting
+/// to be woken back; under load the batches grow and the syscalls are shared. The file state is
+/// touched only with `state` held (hence unchecked `Sendable`).
+public final class AuditLog: @unchecked Sendable {
+    public let path: String
     private let key: SymmetricKey
     private let marker: AuditMarker
     private let onFailure: @Sendable (String) async -> Void
@@ -32,8 +39,10 @@ public actor AuditLog {
     /// Where this writer knows the file ends; nil until the first record anchors it.
     private var position: Position?
     private var failure: Failure?
-    /// Records waiting for the writer, and whether its task is running.
-    private nonisolated let queue = NIOLockedValueBox<(pending: [Pending], draining: Bool)>(([], false))
+    /// Records waiting for the writer, and whether a caller is writing.
+    private let queue = NIOLockedValueBox<(pending: [Pending], writing: Bool)>(([], false))
+    /// Held while the file state (`fd`, `headFD`, `position`, `failure`) is read or changed.
+    private let state = NIOLock()
     private let formatter: ISO8601DateFormatter = {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -80,56 +89,51 @@ public actor AuditLog {
     /// - Parameter durable: `fdatasync` the batch and the head before returning, for records of
     ///   things that act (sign-ins, refreshes, logouts, breaker events); per-request records are
     ///   written (surviving the process) but not synced one by one.
-    public nonisolated func record(_ event: String, _ fields: [String: AuditValue], durable: Bool = false) async throws {
+    public func record(_ event: String, _ fields: [String: AuditValue], durable: Bool = false) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             submit(event, fields, durable: durable) { continuation.resume(with: $0) }
         }
     }
 
     /// Hands one record to the writer without waiting, for callers that cannot suspend (the
-    /// gateway's event loops): `done` is called once the batch the record joined is written,
-    /// or with the error that stopped it, on the writer's executor, never before this returns.
+    /// gateway's event loops): `done` is called once the batch the record joined is written, or
+    /// with the error that stopped it, on the thread of whichever caller wrote that batch,
+    /// possibly this one before `submit` returns. It must not block.
     ///
-    /// Group commit: the writer takes every record waiting when it starts a batch, and each batch
+    /// Group commit: if no caller is writing, this one writes every record waiting, batch after
+    /// batch, until none waits; otherwise its record joins the writer's next batch. Each batch
     /// is one `write` and one sealed head, so concurrent callers share the syscalls and the lock;
-    /// the chain is the same as with one record per write. A single writer task runs while
-    /// records wait and ends when none do; no task is made per record.
-    public nonisolated func submit(
+    /// the chain is the same as with one record per write.
+    public func submit(
         _ event: String, _ fields: [String: AuditValue], durable: Bool = false,
         done: @escaping @Sendable (Result<Void, any Error>) -> Void
     ) {
         var record = fields
         record["event"] = .string(event)
-        let starts = queue.withLockedValue { queue in
+        let writes = queue.withLockedValue { queue in
             queue.pending.append(Pending(record: record, durable: durable, done: done))
-            defer { queue.draining = true }
-            return !queue.draining
+            defer { queue.writing = true }
+            return !queue.writing
         }
-        if starts { Task { await self.drain() } }
+        guard writes else { return }  // the caller writing now takes it into its next batch
+        while true {
+            let batch = queue.withLockedValue { queue in
+                defer { queue.pending = [] }
+                if queue.pending.isEmpty { queue.writing = false }
+                return queue.pending
+            }
+            guard !batch.isEmpty else { return }
+            let result = state.withLock {
+                Result { try append(batch.map(\.record), durable: batch.contains(where: \.durable)) }
+            }
+            for item in batch { item.done(result) }
+        }
     }
 
     private struct Pending {
         let record: [String: AuditValue]
         let durable: Bool
         let done: @Sendable (Result<Void, any Error>) -> Void
-    }
-
-    /// Writes batches until no record waits.
-    private func drain() {
-        while true {
-            let batch = queue.withLockedValue { queue in
-                defer { queue.pending = [] }
-                if queue.pending.isEmpty { queue.draining = false }
-                return queue.pending
-            }
-            guard !batch.isEmpty else { return }
-            do {
-                try append(batch.map(\.record), durable: batch.contains(where: \.durable))
-                for item in batch { item.done(.success(())) }
-            } catch {
-                for item in batch { item.done(.failure(error)) }
-            }
-        }
     }
 
     private func append(_ records: [[String: AuditValue]], durable: Bool) throws {
@@ -178,12 +182,14 @@ public actor AuditLog {
     }
 
     /// The chain's head as this writer last checked it, checked again now: what the witness sends.
-    public func head() throws -> AuditHead {
-        if let failure { throw failure }
-        try open()
-        guard flock(fd, LOCK_EX) == 0 else { throw Failure(description: "cannot lock the audit log \(path)") }
-        defer { flock(fd, LOCK_UN) }
-        return try check().head
+    public func head() async throws -> AuditHead {
+        try state.withLock {
+            if let failure { throw failure }
+            try open()
+            guard flock(fd, LOCK_EX) == 0 else { throw Failure(description: "cannot lock the audit log \(path)") }
+            defer { flock(fd, LOCK_UN) }
+            return try check().head
+        }
     }
 
     private func open() throws {
