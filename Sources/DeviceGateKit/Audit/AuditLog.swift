@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 
 #if canImport(Glibc)
     import Glibc
@@ -39,8 +41,9 @@ public final class AuditLog: @unchecked Sendable {
     /// Where this writer knows the file ends; nil until the first record anchors it.
     private var position: Position?
     private var failure: Failure?
-    /// Records waiting for the writer, and whether a caller is writing.
-    private let queue = NIOLockedValueBox<(pending: [Pending], writing: Bool)>(([], false))
+    /// Records waiting for the writer, whether a caller is writing, and whether an event loop
+    /// will write them at the end of its turn.
+    private let queue = NIOLockedValueBox<(pending: [Pending], writing: Bool, flushScheduled: Bool)>(([], false, false))
     /// Held while the file state (`fd`, `headFD`, `position`, `failure`) is read or changed.
     private let state = NIOLock()
     private let formatter: ISO8601DateFormatter = {
@@ -101,7 +104,9 @@ public final class AuditLog: @unchecked Sendable {
     /// possibly this one before `submit` returns. It must not block.
     ///
     /// Group commit: if no caller is writing, this one writes every record waiting, batch after
-    /// batch, until none waits; otherwise its record joins the writer's next batch. Each batch
+    /// batch, until none waits; otherwise its record joins the writer's next batch. On an event
+    /// loop the write waits for the end of the loop's turn (the calls it admitted meanwhile join
+    /// it), still on that loop's thread. Each batch
     /// is one `write` and one sealed head, so concurrent callers share the syscalls and the lock;
     /// the chain is the same as with one record per write.
     public func submit(
@@ -110,12 +115,44 @@ public final class AuditLog: @unchecked Sendable {
     ) {
         var record = fields
         record["event"] = .string(event)
-        let writes = queue.withLockedValue { queue in
+        let next = queue.withLockedValue { queue -> NextStep in
             queue.pending.append(Pending(record: record, durable: durable, done: done))
-            defer { queue.writing = true }
-            return !queue.writing
+            if queue.writing || queue.flushScheduled { return .join }
+            if let loop = MultiThreadedEventLoopGroup.currentEventLoop {
+                queue.flushScheduled = true
+                return .flushLater(loop)
+            }
+            queue.writing = true
+            return .write
         }
-        guard writes else { return }  // the caller writing now takes it into its next batch
+        switch next {
+        case .join: return  // the writer, or the flush already scheduled, takes it
+        case .write: writeWaiting()
+        case .flushLater(let loop):
+            // On an event loop: write once the loop has handled what woke it, so every call it
+            // admitted in that turn shares one batch, still on this thread.
+            loop.execute { self.flushScheduled() }
+        }
+    }
+
+    private enum NextStep {
+        case join, write
+        case flushLater(any EventLoop)
+    }
+
+    private func flushScheduled() {
+        let writes = queue.withLockedValue { queue in
+            queue.flushScheduled = false
+            guard !queue.writing, !queue.pending.isEmpty else { return false }
+            queue.writing = true
+            return true
+        }
+        if writes { writeWaiting() }
+    }
+
+    /// Writes batch after batch until no record waits, then hands over. Called by the one
+    /// caller that set `writing`.
+    private func writeWaiting() {
         while true {
             let batch = queue.withLockedValue { queue in
                 defer { queue.pending = [] }
