@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Any JSON value, decoded without loss and without Foundation's `Any` (whose booleans are
 /// numbers on Linux): OAuth answers are read field by field, JSON-RPC ids must come back exactly
@@ -63,6 +67,32 @@ public enum JSONValue: Sendable, Equatable, Codable {
     }
 
     public subscript(key: String) -> JSONValue? { object?[key] }
+
+    /// The value as plain Swift: `String`, `Int`, `Double`, `Bool`, `[Any]`, `[String: Any]`,
+    /// and `Optional<Any>.none` for null, for code that reads a field by its type.
+    public var plainValue: Any {
+        switch self {
+        case .null: Optional<Any>.none as Any
+        case .bool(let value): value
+        case .int(let value): Int(value)
+        case .double(let value): value
+        case .string(let value): value
+        case .array(let values): values.map(\.plainValue)
+        case .object(let fields): fields.mapValues(\.plainValue)
+        }
+    }
+
+    /// A string's own text, anything else as compact JSON: how a value reads in a line of text.
+    public var plainText: String {
+        if case .string(let value) = self { return value }
+        return String(decoding: encoded(), as: UTF8.self)
+    }
+
+    /// A string, or null for nil: an optional field of a JSON answer.
+    public init(_ value: String?) { self = value.map(JSONValue.string) ?? .null }
+    public init(_ value: Int) { self = .int(Int64(value)) }
+    public init(_ value: Bool) { self = .bool(value) }
+    public init(_ values: [String]) { self = .array(values.map(JSONValue.string)) }
 
     /// Parses a whole message. `nil` for anything that is not one JSON value.
     public static func parse(_ data: Data) -> JSONValue? {
