@@ -1,8 +1,13 @@
 import DeviceGateKit
-import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Sends the audit chain's head — record count and last HMAC, nothing about what the records
 /// say — out through the profiles' notifiers every `interval` seconds and once at shutdown.

@@ -1,7 +1,12 @@
 import DeviceGateKit
-import Foundation
 import HTTPTypes
 import NIOCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension Denial {
     /// The JSON answer an agent reads: `{"error": …, "profile": …, "reason": …, "retry_after": …}`,

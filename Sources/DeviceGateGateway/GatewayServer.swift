@@ -1,11 +1,16 @@
 import DeviceGateKit
-import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `devicegate serve`: the agent-facing listener and the admin listener (`/healthz`,
 /// `/metrics`), run together until SIGTERM or SIGINT, letting in-flight requests finish.

@@ -1,10 +1,15 @@
 import DeviceGateKit
-import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Where `devicegate token` and `exec` ask a running `serve` for a person's approval of a raw
 /// token (`token_access = "approve"`): Telegram allows one poller per bot, and `serve` is it, so
@@ -74,9 +79,9 @@ struct RawTokenApprovals: Sendable {
                     }
                     await deciding.value
                     let verdict = decided.withLockedValue { $0 }
-                    var answer: [String: Any] = ["approved": verdict?.isApproved ?? false]
-                    if let verdict, !verdict.isApproved { answer["error"] = verdict.error }
-                    let data = (try? JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys])) ?? Data()
+                    var answer: [String: JSONValue] = ["approved": .bool(verdict?.isApproved ?? false)]
+                    if let verdict, !verdict.isApproved { answer["error"] = .string(verdict.error) }
+                    let data = JSONValue.object(answer).encoded()
                     try await writer.write(ByteBuffer(bytes: data))
                     try await writer.finish(nil)
                 })
@@ -94,7 +99,7 @@ struct RawTokenApprovals: Sendable {
     }
 
     static func json(_ status: HTTPResponse.Status, _ fields: [String: String]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data()
+        let data = JSONValue.object(fields.mapValues(JSONValue.string)).encoded()
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

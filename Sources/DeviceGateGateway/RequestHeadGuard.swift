@@ -38,10 +38,10 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         if !uri.hasPrefix("/") { return uri.hasPrefix("*") ? .asteriskForm : .absoluteForm }
         let encodings = headers["transfer-encoding"]
         if !encodings.isEmpty {
-            let values = encodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            let values = encodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingWhitespace().lowercased() }
             guard values == ["chunked"], headers["content-length"].isEmpty else { return .transferEncoding }
         }
-        let lengths = headers["content-length"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        let lengths = headers["content-length"].flatMap { $0.split(separator: ",") }.map { $0.trimmingWhitespace() }
         if !lengths.isEmpty {
             guard Set(lengths).count == 1, let only = lengths.first, !only.isEmpty, only.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
                 only.utf8.count <= 18

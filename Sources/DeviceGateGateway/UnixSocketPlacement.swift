@@ -1,4 +1,10 @@
-import Foundation
+import DeviceGateKit
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -35,7 +41,7 @@ struct UnixSocketPlacement: Sendable {
                 throw Refused(description: "cannot remove the stale socket \(path): \(String(cString: strerror(errno)))")
             }
         }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = PathComponents.parent(of: path)
         var template = Array(((parent.isEmpty ? "." : parent) + "/.devicegate-socket-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw Refused(description: "cannot create a private directory next to \(path): \(String(cString: strerror(errno)))")

@@ -1,7 +1,12 @@
 import DeviceGateKit
-import Foundation
 import HTTPTypes
 import NIOCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `http_request`: one call to a profile's API through the ``Gatekeeper``, the same decision and
 /// forwarding as a call to the HTTP gateway (agent, lock, rate limit, path, policy, size, token,

@@ -1,5 +1,10 @@
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A JSON-RPC 2.0 error as MCP uses it. Protocol errors (a message that is not one, a method or
 /// tool that does not exist) are these; a tool that ran and failed is a result with `isError`.

@@ -1,6 +1,11 @@
 import DeviceGateKit
-import Foundation
 import HTTPTypes
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// MCP's streamable HTTP transport at the gateway's `/mcp`: one POST carries one JSON-RPC
 /// message and gets its answer as JSON (or 202 for a notification). The gateway has identified
@@ -28,7 +33,7 @@ public struct MCPEndpoint: GatewayEndpoint {
             return Self.refusal(.forbidden, "requests from web pages (with an Origin header) are refused")
         }
         let contentType = head.headerFields[.contentType]?.lowercased() ?? ""
-        guard contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) == "application/json" else {
+        guard contentType.split(separator: ";").first?.trimmingWhitespace() == "application/json" else {
             return Self.refusal(.unsupportedMediaType, "send one JSON-RPC message as Content-Type: application/json")
         }
         var headers: [String: String] = [:]
@@ -37,7 +42,7 @@ public struct MCPEndpoint: GatewayEndpoint {
             headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
         }
         let key = head.headerFields[.authorization].flatMap { value in
-            value.lowercased().hasPrefix("bearer ") ? Secret(String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)) : nil
+            value.lowercased().hasPrefix("bearer ") ? Secret(String(value.dropFirst(7)).trimmingWhitespace()) : nil
         }
         let caller = MCPServer.Caller(agent: agent, door: "mcp-http", agentKey: key)
         guard let answer = await server.handle(body, caller: caller, headers: headers) else { return EndpointAnswer(status: .accepted) }
@@ -48,7 +53,7 @@ public struct MCPEndpoint: GatewayEndpoint {
         var headers = extra
         headers[.contentType] = "application/json"
         let body = JSONValue.object([
-            "error": .string(status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")), "reason": .string(reason),
+            "error": .string(status.reasonPhrase.lowercased().replacing(" ", with: "_")), "reason": .string(reason),
         ])
         return EndpointAnswer(status: status, headers: headers, body: body.encoded())
     }

@@ -1,5 +1,10 @@
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One tool the server offers. Its definition (name, description, input schema) is fixed when the
 /// server starts, from the configuration, so the description can state the policy in words.

@@ -1,5 +1,10 @@
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What the profile tools share: the profiles this server serves (all configured ones, or those
 /// `--profile` named), the store they are read from, and the sign-ins under way.

@@ -1,7 +1,12 @@
 import DeviceGateKit
-import Foundation
 import HTTPTypes
 import NIOCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// An upstream's answer as a tool result: read through the access core's redacting relay up to
 /// the cap, then shown as text (JSON pretty-printed) when it is text, else as base64.
@@ -57,12 +62,7 @@ enum ResponseRendering {
     /// most an incomplete UTF-8 sequence at its end.
     static func text(_ body: Data, contentType: String, truncated: Bool) -> String? {
         let json = contentType.hasPrefix("application/json") || contentType.contains("+json")
-        if json, !truncated, let value = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]),
-            let pretty = try? JSONSerialization.data(
-                withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
-        {
-            return String(decoding: pretty, as: UTF8.self)
-        }
+        if json, !truncated, let value = JSONValue.parse(body) { return value.pretty() }
         let textual =
             contentType.isEmpty || json || contentType.hasPrefix("text/")
             || ["xml", "javascript", "x-www-form-urlencoded", "yaml", "csv"].contains(where: contentType.contains)

@@ -1,5 +1,10 @@
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The device sign-ins started through MCP, one at a time per profile: `sign_in` must return as
 /// soon as the person has a code (the model cannot wait minutes in one call), and

@@ -1,4 +1,10 @@
-import Foundation
+import Dispatch
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -59,7 +65,7 @@ public struct StdioTransport: Sendable {
     /// small cooperative pool.
     static func lines(from fd: Int32, maxLength: Int) -> AsyncStream<Line> {
         AsyncStream { continuation in
-            let thread = Thread {
+            DispatchQueue(label: "devicegate.mcp-stdin").async {
                 var pending = Data()
                 var skipping = false
                 var buffer = [UInt8](repeating: 0, count: 64 << 10)
@@ -94,7 +100,6 @@ public struct StdioTransport: Sendable {
                 }
                 continuation.finish()
             }
-            thread.start()
         }
     }
 }

@@ -1,7 +1,12 @@
 import DeviceGateKit
-import Foundation
 import NIOSSL
 import PostgresNIO
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A `postgres://` URL, checked before anything connects.
 ///
@@ -28,7 +33,7 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
     static let parameters = ["sslmode", "sslrootcert", "application_name"]
 
     public init(_ secret: Secret) throws {
-        let text = secret.reveal().trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = secret.reveal().trimmingWhitespaceAndNewlines()
         func fail(_ why: String) -> ConfigError { ConfigError(file: nil, "the database URL is unusable: \(why)") }
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
             throw fail("it is not a URL; expected postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=require")
@@ -39,11 +44,13 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         guard let host = components.host, !host.isEmpty else { throw fail("it names no host") }
         guard let user = components.user, !user.isEmpty else { throw fail("it names no user (postgres://USER@HOST/DATABASE)") }
         let database = String(components.path.drop { $0 == "/" })
-        guard !database.isEmpty, !database.contains("/") else { throw fail("it names no database (postgres://USER@HOST/DATABASE)") }
+        guard !database.isEmpty, !database.contains(Character("/")) else {
+            throw fail("it names no database (postgres://USER@HOST/DATABASE)")
+        }
         if let port = components.port, !(1...65535).contains(port) { throw fail("the port is out of range") }
         // A user or database name with URL punctuation in it is a URL pasted wrong (and may carry
         // the password, which the display form would then show): refused, and not echoed.
-        for (what, name) in [("user", user.removingPercentEncoding ?? user), ("database", database.removingPercentEncoding ?? database)]
+        for (what, name) in [("user", PercentEncoding.decode(user) ?? user), ("database", PercentEncoding.decode(database) ?? database)]
         where !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.$-".contains($0)) }) {
             throw fail("the \(what) name may hold only letters, digits, _ . $ and - (is the URL pasted twice?)")
         }
@@ -77,9 +84,9 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         }
         self.host = host
         self.port = components.port ?? 5432
-        self.username = user.removingPercentEncoding ?? user
-        self.password = components.password.map { Secret($0.removingPercentEncoding ?? $0) }
-        self.database = database.removingPercentEncoding ?? database
+        self.username = PercentEncoding.decode(user) ?? user
+        self.password = components.password.map { Secret(PercentEncoding.decode($0) ?? $0) }
+        self.database = PercentEncoding.decode(database) ?? database
         self.tlsMode = mode
         self.rootCertificate = root
     }

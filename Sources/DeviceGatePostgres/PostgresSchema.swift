@@ -1,7 +1,12 @@
 import DeviceGateKit
-import Foundation
 import Logging
 import PostgresNIO
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The tables devicegate keeps in PostgreSQL, created and migrated by devicegate itself.
 ///

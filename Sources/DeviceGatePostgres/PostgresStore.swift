@@ -1,9 +1,14 @@
 import Crypto
 import DeviceGateKit
-import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import PostgresNIO
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The `postgres` driver of ``ProfileStore``: several gateways, one set of tokens.
 ///

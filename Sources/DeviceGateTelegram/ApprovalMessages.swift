@@ -1,5 +1,10 @@
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The texts of approval messages: what the person sees before deciding, the buttons, and the
 /// line that replaces the buttons when it ends. Every outside string (agent names, paths,
@@ -87,11 +92,9 @@ enum ApprovalMessages {
     }
 
     static func clock(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "HH:mm:ss 'UTC'"
-        return formatter.string(from: date)
+        let second = Int(date.timeIntervalSince1970.rounded(.down)) % 86_400
+        let ofDay = second < 0 ? second + 86_400 : second
+        return String(printf: "%02ld:%02ld:%02ld UTC", ofDay / 3600, ofDay % 3600 / 60, ofDay % 60)
     }
 
     static func duration(_ seconds: TimeInterval) -> String {

@@ -1,5 +1,10 @@
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A small Telegram Bot API client: the six methods devicegate needs, over the Kit's
 /// ``HTTPTransport`` (so tests run it against a real loopback server), with Telegram's
@@ -186,12 +191,13 @@ public struct BotAPI: Sendable {
 
     /// Belt and braces: no text from below may carry the token out.
     private func scrub(_ text: String) -> String {
-        token.isEmpty ? text : text.replacingOccurrences(of: token.reveal(), with: "<redacted>")
+        token.isEmpty ? text : text.replacing(token.reveal(), with: "<redacted>")
     }
 
     /// "Too Many Requests: retry after 35", for the answers seen without `parameters`.
     static func retryAfter(in description: String) -> Int? {
-        guard let range = description.range(of: "retry after ", options: .caseInsensitive) else { return nil }
-        return Int(description[range.upperBound...].prefix { $0.isNumber })
+        let lower = description.lowercased()
+        guard let range = lower.firstRange(of: "retry after ") else { return nil }
+        return Int(lower[range.upperBound...].prefix { $0.isNumber })
     }
 }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 // The few Bot API objects devicegate reads and writes, with Telegram's field names. IDs are
 // Int64: chat ids need up to 52 bits, and group ids are negative.

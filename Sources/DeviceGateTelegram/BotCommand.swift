@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A command read from a chat message: `/auth work`, `/status@devicegate_bot`.
 public struct BotCommand: Sendable, Equatable {
@@ -17,7 +21,7 @@ public struct BotCommand: Sendable, Equatable {
         guard let first = words.first, first.hasPrefix("/"), first.count > 1 else { return nil }
         let parts = first.dropFirst().split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         if parts.count == 2 {
-            guard let botUsername, parts[1].caseInsensitiveCompare(botUsername) == .orderedSame else { return nil }
+            guard let botUsername, parts[1].lowercased() == botUsername.lowercased() else { return nil }
         }
         let name = parts[0].lowercased()
         guard !name.isEmpty, name.count <= 32, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {

@@ -1,8 +1,13 @@
 import DeviceGateKit
-import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Runs the bot as a service until SIGTERM or SIGINT, then shuts it down gracefully: the poll
 /// is cancelled, running sign-ins are ended and their code messages edited, and the process

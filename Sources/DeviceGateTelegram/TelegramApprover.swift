@@ -1,5 +1,10 @@
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The ``Approver`` in Telegram: each held request becomes one message per configured chat
 /// with three buttons, and a press comes back as a callback that is checked before it decides

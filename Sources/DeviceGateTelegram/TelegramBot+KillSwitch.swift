@@ -1,5 +1,10 @@
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `/freeze`, `/unfreeze` and `/kill`: the person's brake, from the chat.
 extension TelegramBot {

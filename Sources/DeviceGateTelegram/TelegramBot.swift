@@ -1,6 +1,19 @@
 import DeviceGateKit
-import Foundation
 import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// `devicegate bot`: drives sign-ins from a Telegram chat, for a person who has no shell.
 ///

@@ -1,5 +1,10 @@
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A Bot API call that failed, said plainly and naming only the method.
 ///
@@ -55,11 +60,11 @@ public struct TelegramError: Error, Sendable, CustomStringConvertible {
 
     /// `editMessageText` with the text the message already has: the edit is already done.
     public var isNotModified: Bool {
-        kind == .rejected && detail.localizedCaseInsensitiveContains("message is not modified")
+        kind == .rejected && detail.lowercased().contains("message is not modified")
     }
 
     /// A 409 caused by a webhook rather than a second poller.
-    public var isWebhookConflict: Bool { kind == .conflict && detail.localizedCaseInsensitiveContains("webhook") }
+    public var isWebhookConflict: Bool { kind == .conflict && detail.lowercased().contains("webhook") }
 
     public var description: String {
         switch kind {

@@ -1,5 +1,10 @@
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Telegram's HTML parse mode, the only markup devicegate sends.
 ///
@@ -116,6 +121,6 @@ public enum SignInMessages {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let parts = calendar.dateComponents([.hour, .minute], from: date)
-        return "in \(span) (at " + String(format: "%02d:%02d UTC", parts.hour ?? 0, parts.minute ?? 0) + ")"
+        return "in \(span) (at " + String(printf: "%02ld:%02ld UTC", parts.hour ?? 0, parts.minute ?? 0) + ")"
     }
 }

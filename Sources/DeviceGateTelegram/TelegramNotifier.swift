@@ -1,5 +1,10 @@
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Sends the sign-in to one or more Telegram chats: the code message with a URL button, then,
 /// when the sign-in ends, edits that message so no stale code lingers and sends a short
@@ -62,7 +67,7 @@ public actor TelegramNotifier: SignInNotifier {
     static func sendWithButton(_ api: BotAPI, chatID: Int64, html: String, keyboard: InlineKeyboard) async throws -> TelegramMessage {
         do {
             return try await api.sendMessage(chatID: chatID, html: html, keyboard: keyboard)
-        } catch let error as TelegramError where error.kind == .rejected && error.detail.localizedCaseInsensitiveContains("button") {
+        } catch let error as TelegramError where error.kind == .rejected && error.detail.lowercased().contains("button") {
             return try await api.sendMessage(chatID: chatID, html: html)
         }
     }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One `getUpdates` answer, read update by update, so that one update devicegate cannot read
 /// (a message without `chat`, a chat id sent as a string or beyond 64 bits, a fractional `date`)

@@ -1,5 +1,10 @@
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The bot's `getUpdates` offset on disk, so a restart neither replays commands already
 /// handled nor loses those sent while it was down.
@@ -34,7 +39,7 @@ public struct UpdateOffsetFile: Sendable {
     /// symbolic link), so a crash leaves the old offset or the new one.
     public func save(botID: Int64, offset: Int) throws {
         let data = try JSONEncoder().encode(Contents(botID: botID, offset: offset))
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathComponents.parent(of: path)
         if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

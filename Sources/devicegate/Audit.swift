@@ -1,6 +1,11 @@
 import ArgumentParser
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,13 +34,14 @@ struct Audit: AsyncParsableCommand {
             try await reportingErrors {
                 let workspace = try global.workspace()
                 let cutoff = try since.map(Self.parse)
-                for record in try AuditLog.read(path: log ?? workspace.auditLogPath, since: cutoff, profile: profile) {
+                for record in try AuditLog.records(path: log ?? workspace.auditLogPath, since: cutoff, profile: profile) {
                     if json {
                         printJSON(record)
                     } else {
                         let keys = record.keys.filter { !["time", "event", "prev"].contains($0) }.sorted()
                         print(
-                            "\(record["time"] ?? "") \(record["event"] ?? "") " + keys.map { "\($0)=\(record[$0]!)" }.joined(separator: " ")
+                            "\(record["time"]?.plainText ?? "") \(record["event"]?.plainText ?? "") "
+                                + keys.map { "\($0)=\(record[$0]!.plainText)" }.joined(separator: " ")
                         )
                     }
                 }
@@ -45,8 +51,7 @@ struct Audit: AsyncParsableCommand {
         static func parse(_ text: String) throws -> Date {
             let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
             if let unit = text.last.flatMap({ units[$0] }), let n = Double(text.dropLast()) { return Date().addingTimeInterval(-n * unit) }
-            let formatter = ISO8601DateFormatter()
-            if let date = formatter.date(from: text) { return date }
+            if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
             throw ValidationError("--since takes a duration like 15m or 2h, or an ISO 8601 time")
         }
     }

@@ -1,7 +1,12 @@
 import ArgumentParser
 import DeviceGateKit
 import DeviceGateTelegram
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct Bot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

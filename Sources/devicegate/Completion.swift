@@ -1,6 +1,11 @@
 import ArgumentParser
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Completes profile names in bash, zsh and fish (`devicegate --generate-completion-script
 /// SHELL`). On TAB the shell runs `devicegate ---completion …`, which lands here: the names come

@@ -1,6 +1,19 @@
 import ArgumentParser
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 @main
 struct DeviceGate: AsyncParsableCommand {
@@ -35,7 +48,7 @@ struct DeviceGate: AsyncParsableCommand {
     )
 
     static func main() async {
-        if let status = await Token.fastPath(CommandLine.arguments) { Foundation.exit(status) }
+        if let status = await Token.fastPath(CommandLine.arguments) { exitProcess(status) }
         await Self.runWrappingUsage()
     }
 }

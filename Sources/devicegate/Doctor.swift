@@ -1,6 +1,11 @@
 import ArgumentParser
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct Doctor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,10 +30,10 @@ struct Doctor: AsyncParsableCommand {
     func run() async throws {
         let checks = await DeviceGateKit.Doctor().run(configPath: global.config, dataDir: global.dataDir, openStore: Stores.inspect)
         if json {
-            let data = try JSONSerialization.data(
-                withJSONObject: checks.map { ["level": $0.level.rawValue, "subject": $0.subject, "detail": $0.detail] },
-                options: [.sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+            let objects = checks.map {
+                ["level": .string($0.level.rawValue), "subject": .string($0.subject), "detail": .string($0.detail)] as JSONValue
+            }
+            print(String(decoding: JSONValue.array(objects).encoded(), as: UTF8.self))
         } else {
             for check in checks {
                 let mark =

@@ -1,6 +1,20 @@
 import ArgumentParser
 import DeviceGateKit
-import Foundation
+import Dispatch
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The documented exit codes.
 enum Exit {
@@ -55,6 +69,11 @@ func cancelOnSignals<T: Sendable>(_ task: Task<T, any Error>) -> [any DispatchSo
     }
 }
 
-func printJSON(_ object: [String: Any]) {
+func printJSON(_ object: [String: JSONValue]) {
     if let line = JSONText.encode(object) { print(line) }
+}
+
+/// exit(3), under a name ArgumentParser's `exit` methods do not shadow inside a command.
+func exitProcess(_ status: Int32) -> Never {
+    exit(status)
 }

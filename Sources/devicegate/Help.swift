@@ -1,5 +1,19 @@
 import ArgumentParser
-import Foundation
+import DeviceGateKit
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Joins the hard-wrapped lines of each paragraph so argument-parser can wrap them to the
 /// terminal; indented lines (examples, config snippets) and blank lines are kept as written.
@@ -92,10 +106,10 @@ extension DeviceGate {
                 if code == .success {
                     print(text)
                 } else {
-                    FileHandle.standardError.write(Data((text + "\n").utf8))
+                    StandardStream.error.write(text + "\n")
                 }
             }
-            Foundation.exit(code.rawValue)
+            exitProcess(code.rawValue)
         }
     }
 }

@@ -1,6 +1,11 @@
 import ArgumentParser
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct Logout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,11 +46,15 @@ struct Logout: AsyncParsableCommand {
             let complete = local || (report.providerProblem == nil && report.revocations.allSatisfy { $0.revoked || !$0.attempted })
             if json {
                 printJSON([
-                    "profile": report.profile, "had_tokens": report.hadTokens, "deleted": report.deleted,
-                    "revoked": report.revocations.map {
-                        ["token": $0.token, "revoked": $0.revoked, "attempted": $0.attempted, "detail": $0.detail]
-                    },
-                    "problem": report.providerProblem ?? NSNull(),
+                    "profile": .string(report.profile), "had_tokens": JSONValue(report.hadTokens), "deleted": JSONValue(report.deleted),
+                    "revoked": .array(
+                        report.revocations.map {
+                            [
+                                "token": .string($0.token), "revoked": JSONValue($0.revoked), "attempted": JSONValue($0.attempted),
+                                "detail": .string($0.detail),
+                            ]
+                        }),
+                    "problem": JSONValue(report.providerProblem),
                 ])
             } else if !report.hadTokens {
                 StandardError.write("\(report.profile): nothing stored; already signed out.")

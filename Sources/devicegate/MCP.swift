@@ -1,8 +1,13 @@
 import ArgumentParser
 import DeviceGateKit
 import DeviceGateMCP
-import Foundation
 import Logging
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct MCP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,12 @@
 import ArgumentParser
 import DeviceGateKit
 import DeviceGateTelegram
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Notifier names (in `notify = [...]` and `--notify`) to notifiers, built from the config.
 enum Notifiers {

@@ -1,6 +1,11 @@
 import ArgumentParser
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct Providers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,10 +32,13 @@ struct Providers: AsyncParsableCommand {
     func run() async throws {
         if json {
             let items = ProviderKind.allCases.map {
-                ["name": $0.rawValue, "display_name": $0.displayName, "settings": $0.settings, "notes": $0.notes] as [String: Any]
+                [
+                    "name": .string($0.rawValue), "display_name": .string($0.displayName), "settings": JSONValue($0.settings),
+                    "notes": .string($0.notes),
+                ]
+                    as JSONValue
             }
-            let data = try JSONSerialization.data(withJSONObject: items, options: [.sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+            print(String(decoding: JSONValue.array(items).encoded(), as: UTF8.self))
             return
         }
         for kind in ProviderKind.allCases {

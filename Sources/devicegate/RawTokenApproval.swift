@@ -1,6 +1,11 @@
 import DeviceGateKit
 import DeviceGateTelegram
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -88,11 +93,10 @@ enum RawTokenGate {
     /// buttons and audit records as a call it holds) and answers once the person decided.
     private static func askServe(_ profile: Profile, workspace: Workspace, command: String) async throws {
         let path = approvalSocketPath(workspace)
-        guard let host = path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))),
-            let url = URL(string: "http+unix://\(host)/raw-token")
+        guard let url = URL(string: "http+unix://\(PercentEncoding.encode(path))/raw-token")
         else { throw RawTokenRefusal("the approval socket's path \(path) cannot be addressed") }
         let timeout = profile.gateway?.approval.timeout ?? ApprovalPolicy.defaultTimeout
-        let ask = try JSONSerialization.data(withJSONObject: ["profile": profile.name, "requester": requester(command)])
+        let ask = JSONValue.object(["profile": .string(profile.name), "requester": .string(requester(command))]).encoded()
         StandardError.write(
             "devicegate: asked the person through the running devicegate serve to approve a raw token for \(profile.name) (waiting up to \(timeout) s)"
         )
@@ -106,9 +110,9 @@ enum RawTokenGate {
         } catch {
             throw RawTokenRefusal("the running devicegate serve could not be asked for an approval (\(path)): \(error)")
         }
-        let answer = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] ?? [:]
-        guard response.status == 200, answer["approved"] as? Bool == true else {
-            let why = answer["error"] as? String ?? answer["reason"] as? String ?? "status \(response.status)"
+        let answer = JSONValue.parse(response.body)
+        guard response.status == 200, answer?["approved"] == .bool(true) else {
+            let why = answer?["error"]?.string ?? answer?["reason"]?.string ?? "status \(response.status)"
             throw RawTokenRefusal("the raw token for \(profile.name) was not approved: \(why)")
         }
     }

@@ -3,10 +3,15 @@ import DeviceGateGateway
 import DeviceGateKit
 import DeviceGateMCP
 import DeviceGateTelegram
-import Foundation
 import Logging
 import Metrics
 import Prometheus
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,11 @@
 import DeviceGateKit
 import DeviceGateTelegram
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The Telegram side of `devicegate serve`: with a bot token configured, serve polls the bot
 /// itself (commands and approval presses), since Telegram allows one `getUpdates` poller per

@@ -1,6 +1,11 @@
 import ArgumentParser
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `login` on a service identity: nobody signs in, so check that a token can be had.
 enum ServiceLogin {
@@ -10,8 +15,8 @@ enum ServiceLogin {
         let entry = try await workspace.broker(for: profile, store: store, local: local, command: "login").validEntry()
         if json {
             printJSON([
-                "event": "service_token", "profile": profile.name, "grant": profile.grant.rawValue, "scopes": entry.tokens.scopes,
-                "expires_at": entry.tokens.expiresAt.map(JSONTime.string) ?? NSNull(),
+                "event": "service_token", "profile": .string(profile.name), "grant": .string(profile.grant.rawValue),
+                "scopes": JSONValue(entry.tokens.scopes), "expires_at": JSONValue(entry.tokens.expiresAt.map(JSONTime.string)),
             ])
         } else {
             StandardError.write(

@@ -1,6 +1,11 @@
 import ArgumentParser
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,9 +39,7 @@ struct Status: AsyncParsableCommand {
             }
             if json {
                 let objects = statuses.map(\.jsonObject)
-                let data = try JSONSerialization.data(
-                    withJSONObject: profile == nil ? objects as Any : objects[0], options: [.sortedKeys, .withoutEscapingSlashes])
-                print(String(decoding: data, as: UTF8.self))
+                print(String(decoding: (profile == nil ? JSONValue.array(objects) : objects[0]).encoded(), as: UTF8.self))
             } else {
                 print(statuses.map { Self.text($0, now: workspace.time.now()) }.joined(separator: "\n"))
             }

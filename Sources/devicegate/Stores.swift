@@ -1,7 +1,12 @@
 import DeviceGateKit
 import DeviceGatePostgres
-import Foundation
 import Logging
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The store drivers this program knows, plugged into the Kit from outside: files, and
 /// PostgreSQL for several gateways sharing one set of tokens.

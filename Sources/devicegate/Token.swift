@@ -1,6 +1,11 @@
 import ArgumentParser
 import DeviceGateKit
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,7 +57,7 @@ struct Token: AsyncParsableCommand {
                 return try await workspace.broker(for: profile, store: tokens, local: local, command: "token").accessToken(
                     minimumTTL: minimumTTL)
             }
-            FileHandle.standardOutput.write(Data((token.reveal() + "\n").utf8))
+            StandardStream.output.write(token.reveal() + "\n")
         }
     }
 

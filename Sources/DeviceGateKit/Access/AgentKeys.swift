@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Per-agent keys: the gateway stores only SHA-256 hashes and compares in constant time, and
 /// records which agent made each call.
@@ -35,11 +40,8 @@ public struct AgentKeys: Sendable {
     /// A new random key and the config line that admits it.
     public static func generate() -> (key: String, configValue: String) {
         let raw = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
-        let key =
-            "dgk_"
-            + raw.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-        let hash = SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        let key = "dgk_" + Base64URL.encode(raw)
+        let hash = Hex.lowercase(SHA256.hash(data: Data(key.utf8)))
         return (key, "sha256:" + hash)
     }
 }

@@ -1,7 +1,12 @@
 import AsyncHTTPClient
-import Foundation
 import HTTPTypes
 import NIOCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Sends an admitted call: recorded first (nothing acts unrecorded), then sent to the profile's
 /// upstream with the token injected, refreshed and retried once on a 401 when the call can be

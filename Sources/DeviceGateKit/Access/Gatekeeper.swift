@@ -1,8 +1,13 @@
-import Foundation
 import HTTPTypes
 import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What every door's decision shares: one broker per served profile (so concurrent calls share
 /// one refresh), the audit log, limits, the breaker and its locks, the agent keys, the upstream
@@ -139,7 +144,7 @@ public final class Gatekeeper: Sendable {
         guard !agents.isEmpty else { return "local" }
         let values = headers[values: .authorization]
         guard values.count == 1, let header = values.first, header.lowercased().hasPrefix("bearer "),
-            let name = agents.agent(for: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+            let name = agents.agent(for: String(header.dropFirst(7)).trimmingWhitespace())
         else {
             throw Denial(
                 status: .unauthorized, error: "agent_key_required", profile: nil,

@@ -1,5 +1,10 @@
-import Foundation
 import HTTPTypes
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Another protocol served on the gateway's own listener, at one fixed path, behind the same
 /// agent keys: the MCP server's `/mcp` is one. The gateway stays ignorant of what it serves,

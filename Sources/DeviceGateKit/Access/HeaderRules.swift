@@ -1,5 +1,10 @@
-import Foundation
 import HTTPTypes
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Which headers cross the gateway (RFC 9110 §7.6.1 hop-by-hop rules, plus credentials, and
 /// the hints some upstreams use to rewrite the method or path the policy checked).
@@ -32,7 +37,7 @@ public enum HeaderRules {
     public static func connectionListed(_ values: [String]) -> Set<String> {
         var names = Set<String>()
         for value in values {
-            for name in value.split(separator: ",") { names.insert(name.trimmingCharacters(in: .whitespaces).lowercased()) }
+            for name in value.split(separator: ",") { names.insert(name.trimmingWhitespace().lowercased()) }
         }
         return names
     }

@@ -1,6 +1,11 @@
-import Foundation
 import HTTPTypes
 import NIOCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The approval step of the forwarding path, for every door: read the body (it is what the
 /// person sees, as size, SHA-256 and preview), hold the call at the ``ApprovalDesk``, and on

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The person's emergency brake, pulled from the chat: freeze a profile (every gateway call
 /// answers 423 `frozen` at once, `token` and `exec` refuse), lift it again, or kill it (revoke

@@ -1,5 +1,10 @@
-import Foundation
 import NIOConcurrencyHelpers
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A profile's holds (the breaker's lock, a freeze), read from the store at most once a second
 /// per profile while there is none, instead of once per request. A hold placed by this process

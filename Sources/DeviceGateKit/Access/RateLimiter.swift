@@ -1,5 +1,10 @@
-import Foundation
 import NIOConcurrencyHelpers
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Requests per minute and per hour, per profile, over sliding windows. Synchronous (a lock, not
 /// an actor) so the gateway's event loops admit a call without a hop.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Why `devicegate token` or `exec` will not hand out a profile's raw token. The CLI maps it to
 /// exit 77 (EX_NOPERM): the caller is not allowed, which retrying will not change.

@@ -1,5 +1,18 @@
-import Foundation
 import NIOConcurrencyHelpers
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Keeps the token the gateway injected out of what an upstream sends back.
 ///
@@ -37,11 +50,7 @@ public struct TokenRedactor: Sendable {
     public static func variants(of token: Secret) -> [[UInt8]] {
         let raw = token.reveal()
         guard raw.utf8.count >= 8 else { return [] }  // too short to search for meaningfully
-        var forms = [Array(raw.utf8), Array(raw.replacingOccurrences(of: "/", with: "\\/").utf8)]
-        if let encoded = raw.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) {
-            forms.append(Array(encoded.utf8))
-        }
-        return forms
+        return [Array(raw.utf8), Array(raw.replacing("/", with: "\\/").utf8), Array(PercentEncoding.encode(raw).utf8)]
     }
 
     /// The variants of the token in use, worked out once per token rather than once per

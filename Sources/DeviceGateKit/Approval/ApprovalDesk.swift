@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The approval step, the same for every door: a call that an `approve` rule matched is shown
 /// to a person through the ``Approver`` and waits for their answer, their 15-minute window, its
@@ -32,7 +36,7 @@ public struct ApprovalDesk: Sendable {
         var fields = Self.fields(request)
         if let until = await windows.covering(request, now: time.now()) {
             fields["outcome"] = .string("approved_by_window")
-            fields["window_until"] = .string(ISO8601DateFormatter().string(from: until))
+            fields["window_until"] = .string(Date.ISO8601FormatStyle().format(until))
             await audit?.recordOrWarn("approval", fields)
             return .coveredByWindow(until: until)
         }

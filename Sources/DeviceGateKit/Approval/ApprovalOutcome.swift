@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The person who pressed a button, as the chat names them: an id that cannot be changed and a
 /// display name that can, both recorded.

@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One call held for a person: everything the approval message shows, and nothing that could
 /// carry a secret (no header values, no query values, no token; the body only as its size, its
@@ -57,7 +62,7 @@ public struct HeldCall: Sendable, Equatable {
         self.path = path
         self.queryNames = Self.names(in: query)
         self.bodySize = body.count
-        self.bodySHA256 = AuditLine.hex(SHA256.hash(data: body))
+        self.bodySHA256 = Hex.lowercase(SHA256.hash(data: body))
         self.preview = preview ? BodyPreview.make(body, contentType: contentType) : nil
     }
 
@@ -67,7 +72,7 @@ public struct HeldCall: Sendable, Equatable {
         var seen: [String] = []
         for pair in query.split(separator: "&") {
             let raw = pair.prefix { $0 != "=" }
-            let name = String(raw).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(raw)
+            let name = PercentEncoding.decode(raw.replacing("+", with: " ")) ?? String(raw)
             if !name.isEmpty, !seen.contains(name) { seen.append(name) }
         }
         return seen
@@ -82,7 +87,7 @@ public struct HeldRequestID: Sendable, Hashable, CustomStringConvertible {
     public init() {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<12).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        text = ClientAssertionSigner.base64URL(Data(bytes))
+        text = Base64URL.encode(bytes)
     }
 
     /// Reads an id from outside (a callback): exactly 16 base64url characters, or nil.

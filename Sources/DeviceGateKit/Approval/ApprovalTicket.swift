@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What a button carries: an action, the held request it names, and a MAC under a key derived
 /// from the store key, so that only this devicegate can make one and nobody can change the
@@ -52,7 +57,7 @@ public struct ApprovalTicket: Sendable, Equatable {
         private func mac(_ ticket: ApprovalTicket, _ place: String) -> String {
             let message = Data("\(ticket.action)|\(ticket.id.text)|\(place)".utf8)
             let code = HMAC<SHA256>.authenticationCode(for: message, using: key)
-            return ClientAssertionSigner.base64URL(Data(code.prefix(16)))
+            return Base64URL.encode(code.prefix(16))
         }
     }
 

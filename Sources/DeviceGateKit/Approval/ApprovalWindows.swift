@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// "Approve for 15 minutes": the same rule, for the same agent on the same profile, passes
 /// unasked until the window closes. Nothing wider: another rule or another agent asks again.

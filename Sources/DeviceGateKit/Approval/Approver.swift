@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Whatever shows a held request to a person and lets them decide: the Telegram bot today.
 /// The core knows this protocol only, so adapters plug in from outside and the decision

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A short preview of a held call's body for the person deciding: enough to recognise what is
 /// being sent ("to: bob@…, subject: …"), with anything that looks like a secret masked, since
@@ -22,11 +26,8 @@ public enum BodyPreview {
         if text.unicodeScalars.contains(where: { $0.value < 0x20 && !["\n", "\r", "\t"].contains($0) }) { return nil }
         let type = contentType?.lowercased() ?? ""
         let shown: String
-        if let json = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]),
-            let masked = try? JSONSerialization.data(
-                withJSONObject: maskJSON(json), options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
-        {
-            shown = String(decoding: masked, as: UTF8.self)
+        if let json = JSONValue.parse(Data(body)) {
+            shown = String(decoding: maskJSON(json).encoded(), as: UTF8.self)
         } else if type.hasPrefix("application/x-www-form-urlencoded") {
             shown = maskForm(text)
         } else if type.isEmpty || type.hasPrefix("text/") || type.contains("xml") {
@@ -43,20 +44,21 @@ public enum BodyPreview {
         return secretNames.contains { lower.contains($0) }
     }
 
-    static func maskJSON(_ value: Any) -> Any {
-        if let object = value as? [String: Any] {
-            var out: [String: Any] = [:]
-            for (key, child) in object { out[key] = isSecretName(key) ? mask : maskJSON(child) }
-            return out
+    static func maskJSON(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let object):
+            var out: [String: JSONValue] = [:]
+            for (key, child) in object { out[key] = isSecretName(key) ? .string(mask) : maskJSON(child) }
+            return .object(out)
+        case .array(let array): return .array(array.map(maskJSON))
+        default: return value
         }
-        if let array = value as? [Any] { return array.map(maskJSON) }
-        return value
     }
 
     static func maskForm(_ text: String) -> String {
         text.split(separator: "&", omittingEmptySubsequences: false).map { pair in
             let name = pair.prefix { $0 != "=" }
-            let decoded = String(name).removingPercentEncoding ?? String(name)
+            let decoded = PercentEncoding.decode(name) ?? String(name)
             return isSecretName(decoded) && pair.contains("=") ? "\(name)=\(mask)" : String(pair)
         }.joined(separator: "&")
     }

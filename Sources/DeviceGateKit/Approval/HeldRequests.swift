@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The requests waiting for a person, by id: the one place a decision is taken, so that each
 /// request is decided once (a second press, a replayed button, a press after the timeout all

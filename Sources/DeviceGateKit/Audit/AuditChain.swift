@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Walks a whole log from the genesis value, line by line: the one reading of the chain that
 /// `audit verify` and a writer adopting an older log share.

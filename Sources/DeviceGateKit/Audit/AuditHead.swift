@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -56,7 +61,7 @@ struct SealedHead: Equatable {
     }
 
     static func parse(_ text: String, key: SymmetricKey) -> Parsed {
-        let parts = text.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let parts = text.split(separator: " ").map { $0.trimmingWhitespaceAndNewlines() }
         if parts.count == 2, let count = Int(parts[0]), count >= 0 {
             return .legacy(AuditHead(count: count, mac: parts[1]))
         }
@@ -88,7 +93,7 @@ struct AuditMarker {
     init(logPath: String, storeDirectory: String) {
         let canonical = URL(fileURLWithPath: logPath).standardizedFileURL.path
         self.logPath = canonical
-        let digest = AuditLine.hex(SHA256.hash(data: Data(canonical.utf8)).prefix(8))
+        let digest = Hex.lowercase(SHA256.hash(data: Data(canonical.utf8)).prefix(8))
         self.path = storeDirectory + "/.audit-\(digest).marker"
     }
 

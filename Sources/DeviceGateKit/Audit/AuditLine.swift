@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A value an audit record may hold. There is no case for a ``Secret``: nothing that holds a
 /// token can be written here.
@@ -20,19 +25,7 @@ enum AuditLine {
     }
 
     static func mac<D: DataProtocol>(_ bytes: D, key: SymmetricKey) -> String {
-        hex(HMAC<SHA256>.authenticationCode(for: bytes, using: key))
-    }
-
-    /// Lower-case hex, table-based: this runs for every record.
-    static func hex<S: Sequence<UInt8>>(_ bytes: S) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var hex = [UInt8]()
-        hex.reserveCapacity(64)
-        for byte in bytes {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        Hex.lowercase(HMAC<SHA256>.authenticationCode(for: bytes, using: key))
     }
 
     /// The `prev` field of a line, or nil when the line is not a JSON object with a string `prev`.
@@ -40,10 +33,8 @@ enum AuditLine {
 
     /// `prev` and `log` of a line, or nil when the line is not a JSON object with a string `prev`.
     static func fields<D: DataProtocol>(of bytes: D) -> (prev: String, log: String?)? {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
-            let prev = object["prev"] as? String
-        else { return nil }
-        return (prev, object["log"] as? String)
+        guard let object = JSONValue.parse(Data(bytes))?.object, let prev = object["prev"]?.string else { return nil }
+        return (prev, object["log"]?.string)
     }
 
     /// The `log` field of the first record of every log this version creates (`created`) or

@@ -1,8 +1,13 @@
 import Crypto
-import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -46,11 +51,6 @@ public final class AuditLog: @unchecked Sendable {
     private let queue = NIOLockedValueBox<(pending: [Pending], writing: Bool, flushScheduled: Bool)>(([], false, false))
     /// Held while the file state (`fd`, `headFD`, `position`, `failure`) is read or changed.
     private let state = NIOLock()
-    private let formatter: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
 
     struct Position {
         var head: AuditHead
@@ -182,7 +182,7 @@ public final class AuditLog: @unchecked Sendable {
         var head = known.head
         var bytes = [UInt8]()
         var lastLine = known.lastLine
-        let time = AuditValue.string(formatter.string(from: Date()))
+        let time = AuditValue.string(AuditTime.string(Date()))
         for (index, fields) in records.enumerated() {
             var record = fields
             if index == 0, let opening = known.opening { record["log"] = .string(opening) }
@@ -231,7 +231,7 @@ public final class AuditLog: @unchecked Sendable {
 
     private func open() throws {
         guard fd < 0 else { return }
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathComponents.parent(of: path)
         try? FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let log = Glibc.open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension AuditLog {
     /// The outcome of `audit verify`.
@@ -93,15 +97,19 @@ extension AuditLog {
     }
 
     /// Records, oldest first, optionally only since a time and for one profile.
-    public static func read(path: String, since: Date? = nil, profile: String? = nil) throws -> [[String: Any]] {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    public static func records(path: String, since: Date? = nil, profile: String? = nil) throws -> [[String: JSONValue]] {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         return [UInt8](data).split(separator: 0x0A).compactMap { line in
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else { return nil }
-            if let profile, object["profile"] as? String != profile { return nil }
-            if let since, let time = (object["time"] as? String).flatMap(formatter.date(from:)), time < since { return nil }
+            guard let object = JSONValue.parse(Data(line))?.object else { return nil }
+            if let profile, object["profile"]?.string != profile { return nil }
+            if let since, let time = object["time"]?.string.flatMap(AuditTime.date), time < since { return nil }
             return object
         }
+    }
+
+    /// ``records(path:since:profile:)`` with plain Swift values (`String`, `Int`, `Double`,
+    /// `Bool`, arrays and dictionaries of them), for code that reads a field by its type.
+    public static func read(path: String, since: Date? = nil, profile: String? = nil) throws -> [[String: Any]] {
+        try records(path: path, since: since, profile: profile).map { $0.mapValues(\.plainValue) }
     }
 }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Why the broker could not hand out a token.
 public enum BrokerError: Error, Sendable, CustomStringConvertible {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The `[audit]` table: how often `devicegate serve` sends the audit chain's head out as a
 /// witness.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A configuration problem, located: file, line when known, and what to do.
 public struct ConfigError: Error, Sendable, CustomStringConvertible {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The parsed configuration: named profiles and which one is the default.
 public struct DeviceGateConfig: Sendable {

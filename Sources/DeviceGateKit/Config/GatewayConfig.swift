@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The `[gateway]` table: where `devicegate serve` listens and how strict it is.
 public struct GatewayConfig: Sendable, Equatable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Settings of the channels that reach a person or a program: the top-level `[telegram]`,
 /// `[webhook]` and `[command]` tables, plus the `TELEGRAM_*` variables.
@@ -92,7 +96,7 @@ public struct TelegramSettings: Sendable {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigError(file: nil, "cannot read the Telegram bot token file \(path)")
             }
-            let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let value = String(decoding: data, as: UTF8.self).trimmingWhitespaceAndNewlines()
             guard !value.isEmpty else { throw ConfigError(file: nil, "the Telegram bot token file \(path) is empty") }
             return Secret(value)
         }
@@ -196,7 +200,7 @@ extension NotifierSettings {
             guard let array = value.array else { throw fail(table, key, "must be a list of numeric ids, e.g. [123456789]") }
             return try array.map { item in
                 if let n = item.int { return Int64(n) }
-                if let s = item.string, let n = Int64(s.trimmingCharacters(in: .whitespaces)) { return n }
+                if let s = item.string, let n = Int64(s.trimmingWhitespace()) { return n }
                 throw fail(table, key, "must hold numeric ids (a group's id is negative, e.g. -1001234567890)")
             }
         }
@@ -230,9 +234,9 @@ extension NotifierSettings {
             }
         }
         if case .environment(let name) = telegram.tokenSource, let value = environment[name], !value.isEmpty {
-            telegram.environmentToken = Secret(value.trimmingCharacters(in: .whitespacesAndNewlines))
+            telegram.environmentToken = Secret(value.trimmingWhitespaceAndNewlines())
         }
-        if let value = environment[TelegramSettings.chatVariable], !value.trimmingCharacters(in: .whitespaces).isEmpty {
+        if let value = environment[TelegramSettings.chatVariable], !value.trimmingWhitespace().isEmpty {
             let parts = value.split(whereSeparator: { $0 == "," || $0 == " " })
             telegram.chatIDs = try parts.map { part in
                 guard let id = Int64(part) else {

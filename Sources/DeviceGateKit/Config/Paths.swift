@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Where devicegate keeps its config and data, following the XDG base directory spec.
 public struct Paths: Sendable {
@@ -10,7 +14,7 @@ public struct Paths: Sendable {
 
     public init(configOverride: String?, dataDirOverride: String?, environment env: [String: String] = ProcessInfo.processInfo.environment)
     {
-        let home = env["HOME"] ?? NSHomeDirectory()
+        let home = env["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
         func xdg(_ variable: String, _ fallback: String) -> String {
             if let value = env[variable], value.hasPrefix("/") { return value }
             return home + "/" + fallback

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// How a profile gets its tokens.
 public enum GrantKind: String, Sendable, CaseIterable {

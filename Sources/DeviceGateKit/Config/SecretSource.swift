@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Where a secret (a client secret, a database URL) comes from. Never inline in the config: a
 /// config file gets copied, committed and pasted into chats; a secret belongs in the
@@ -19,7 +23,7 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigError(file: nil, "cannot read the \(what) file \(path)")
             }
-            let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let value = String(decoding: data, as: UTF8.self).trimmingWhitespaceAndNewlines()
             guard !value.isEmpty else { throw ConfigError(file: nil, "the \(what) file \(path) is empty") }
             return Secret(value)
         }

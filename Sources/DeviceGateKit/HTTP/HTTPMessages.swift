@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// An HTTP request on its way to an identity provider or an API.
 ///
@@ -65,7 +69,7 @@ public struct IncomingResponse: Sendable, CustomStringConvertible, CustomReflect
     /// The media type without parameters, lower-cased, e.g. `application/json`.
     public var mediaType: String? {
         header("content-type")?.split(separator: ";").first.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
+            $0.trimmingWhitespace().lowercased()
         }
     }
 

@@ -1,8 +1,13 @@
 import AsyncHTTPClient
-import Foundation
 import NIOCore
-import NIOFoundationCompat
+import NIOFoundationEssentialsCompat
 import NIOHTTP1
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The one seam through which devicegate speaks HTTP.
 ///

@@ -1,4 +1,18 @@
-import Foundation
+import NIOConcurrencyHelpers
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Runs a configured program for each sign-in event, with the event as one JSON object on stdin
 /// and its name in `DEVICEGATE_EVENT`: the escape hatch for any channel devicegate has no
@@ -31,7 +45,7 @@ public struct CommandNotifier: SignInNotifier {
             extraEnvironment: ["DEVICEGATE_EVENT": eventName],
             timeout: timeout)
         if outcome.timedOut {
-            let seconds = timeout == timeout.rounded() ? String(Int(timeout)) : String(format: "%.1f", timeout)
+            let seconds = timeout == timeout.rounded() ? String(Int(timeout)) : String(printf: "%.1f", timeout)
             throw CommandNotifierError(message: "\(program) did not finish within \(seconds) s and was stopped")
         }
         guard outcome.status == 0 else {
@@ -57,84 +71,53 @@ public struct CommandNotifier: SignInNotifier {
         var timedOut: Bool
     }
 
-    /// `Process` is not Sendable; this box only hands it to the timeout task, which only calls
-    /// the thread-safe `terminate()`.
-    final class ProcessBox: @unchecked Sendable {
-        let process: Process
-        private let lock = NSLock()
-        private var stopped = false
-        private var timer: Task<Void, Never>?
-
-        init(_ process: Process) { self.process = process }
-
-        func startTimer(seconds: Double) {
-            let task = Task { [self] in
-                guard (try? await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))) != nil else { return }
-                lock.withLock { stopped = process.isRunning }
-                guard process.isRunning else { return }
-                process.terminate()
-                // A program started while SIGTERM is ignored (as `login` does, to handle it
-                // itself) inherits that; a second later it gets SIGKILL.
-                guard (try? await Task.sleep(nanoseconds: 1_000_000_000)) != nil else { return }
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            }
-            lock.withLock { timer = task }
-        }
-
-        /// Cancels the timer; true if it had to stop the program.
-        func finish() -> Bool {
-            lock.withLock {
-                timer?.cancel()
-                return stopped
-            }
-        }
-    }
-
     static func run(executable: String, arguments: [String], stdin: String, extraEnvironment: [String: String], timeout: Double)
         async throws -> Outcome
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(extraEnvironment) { _, new in new }
         // stdin and stderr are private temporary files, not pipes: a program that never reads
         // its input cannot block us or kill us with SIGPIPE, and one that writes a lot to
         // stderr cannot fill a pipe and hang.
-        let base = NSTemporaryDirectory() + "devicegate-command-\(UUID().uuidString)"
+        let base = FileManager.default.temporaryDirectory.path + "/devicegate-command-\(UUID().uuidString)"
         let (inputFile, errorFile) = (base + ".stdin", base + ".stderr")
-        let created =
-            FileManager.default.createFile(atPath: inputFile, contents: Data(stdin.utf8), attributes: [.posixPermissions: 0o600])
-            && FileManager.default.createFile(atPath: errorFile, contents: nil, attributes: [.posixPermissions: 0o600])
+        let input = open(inputFile, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let error = open(errorFile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer {
-            try? FileManager.default.removeItem(atPath: inputFile)
-            try? FileManager.default.removeItem(atPath: errorFile)
+            for fd in [input, error, null] where fd >= 0 { close(fd) }
+            unlink(inputFile)
+            unlink(errorFile)
         }
-        guard created, let inputHandle = FileHandle(forReadingAtPath: inputFile), let errorHandle = FileHandle(forWritingAtPath: errorFile)
-        else {
+        let bytes = Array(stdin.utf8)
+        guard input >= 0, error >= 0, null >= 0, write(input, bytes, bytes.count) == bytes.count, lseek(input, 0, SEEK_SET) == 0 else {
             throw CommandNotifierError(message: "cannot create temporary files for \(executable)")
         }
-        defer {
-            try? inputHandle.close()
-            try? errorHandle.close()
+        let child: ChildProcess.Launched
+        do {
+            child = try ChildProcess(command: [executable] + arguments, environment: extraEnvironment)
+                .launch(input: input, output: null, error: error)
+        } catch let failure as ChildProcess.SpawnError {
+            throw CommandNotifierError(message: "cannot run \(executable): \(String(cString: strerror(failure.errno)))")
         }
-        process.standardInput = inputHandle
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errorHandle
-        let box = ProcessBox(process)
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: CommandNotifierError(message: "cannot run \(executable): \(error.localizedDescription)"))
-                return
-            }
-            box.startTimer(seconds: timeout)
+        let stopped = NIOLockedValueBox(false)
+        let timer = Task {
+            guard (try? await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))) != nil else { return }
+            guard child.signal(SIGTERM) else { return }
+            stopped.withLockedValue { $0 = true }
+            // A program started while SIGTERM is ignored (as `login` does, to handle it
+            // itself) inherits that; a second later it gets SIGKILL.
+            guard (try? await Task.sleep(nanoseconds: 1_000_000_000)) != nil else { return }
+            child.signal(SIGKILL)
         }
-        let timedOut = box.finish()
+        let termination = await child.termination()
+        timer.cancel()
+        // As Foundation's Process reported it: the exit status, or the number of the signal.
+        let status: Int32
+        switch termination {
+        case .exited(let code): status = code
+        case .signaled(let signal): status = signal
+        }
         let stderr = FileManager.default.contents(atPath: errorFile).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return Outcome(status: status, stderr: stderr, timedOut: timedOut)
+        return Outcome(status: status, stderr: stderr, timedOut: stopped.withLockedValue { $0 })
     }
 }
 

@@ -1,4 +1,16 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Shows the sign-in on the terminal (stderr): link, code, QR code and a live countdown.
 ///
@@ -13,8 +25,8 @@ public actor ConsoleNotifier: SignInNotifier {
     private var countdown: Task<Void, Never>?
 
     public init(
-        showQR: Bool = true, isTerminal: Bool = isatty(STDERR_FILENO) == 1, time: any TimeSource = SystemTimeSource(),
-        write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+        showQR: Bool = true, isTerminal: Bool = StandardStream.error.isTerminal, time: any TimeSource = SystemTimeSource(),
+        write: @escaping @Sendable (String) -> Void = { StandardStream.error.write($0) }
     ) {
         self.showQR = showQR
         self.isTerminal = isTerminal
@@ -80,5 +92,5 @@ public actor ConsoleNotifier: SignInNotifier {
         }
     }
 
-    static func clock(_ seconds: Int) -> String { String(format: "%d:%02d", seconds / 60, seconds % 60) }
+    static func clock(_ seconds: Int) -> String { String(printf: "%ld:%02ld", seconds / 60, seconds % 60) }
 }

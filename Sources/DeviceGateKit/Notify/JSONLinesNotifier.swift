@@ -1,11 +1,15 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One JSON object per line on stdout, for scripts and agents (`devicegate login --json`).
 public struct JSONLinesNotifier: SignInNotifier {
     public let name = "json"
     private let write: @Sendable (String) -> Void
 
-    public init(write: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }) {
+    public init(write: @escaping @Sendable (String) -> Void = { StandardStream.output.write($0 + "\n") }) {
         self.write = write
     }
 
@@ -14,32 +18,32 @@ public struct JSONLinesNotifier: SignInNotifier {
     }
 
     public static func line(for event: SignInEvent) -> String? {
-        var object: [String: Any] = ["profile": event.profile]
+        var object: [String: JSONValue] = ["profile": .string(event.profile)]
         switch event {
         case .codeIssued(let c):
             object["event"] = "device_code"
-            object["user_code"] = c.userCode
-            object["verification_uri"] = c.verificationURI
-            object["verification_uri_complete"] = c.verificationURIComplete ?? NSNull()
-            object["expires_in"] = c.expiresIn
-            object["interval"] = c.interval
-            object["scopes"] = c.scopes
-            object["provider"] = c.provider
+            object["user_code"] = .string(c.userCode)
+            object["verification_uri"] = .string(c.verificationURI)
+            object["verification_uri_complete"] = JSONValue(c.verificationURIComplete)
+            object["expires_in"] = JSONValue(c.expiresIn)
+            object["interval"] = JSONValue(c.interval)
+            object["scopes"] = JSONValue(c.scopes)
+            object["provider"] = .string(c.provider)
         case .signedIn(let s):
             object["event"] = "signed_in"
-            object["name"] = s.identity?.name ?? NSNull()
-            object["email"] = s.identity?.email ?? NSNull()
-            object["scopes"] = s.scopes
-            object["expires_at"] = s.expiresAt.map(JSONTime.string) ?? NSNull()
+            object["name"] = JSONValue(s.identity?.name)
+            object["email"] = JSONValue(s.identity?.email)
+            object["scopes"] = JSONValue(s.scopes)
+            object["expires_at"] = JSONValue(s.expiresAt.map(JSONTime.string))
         case .alreadySignedIn(_, let identity, let expiresAt):
             object["event"] = "already_signed_in"
-            object["name"] = identity?.name ?? NSNull()
-            object["email"] = identity?.email ?? NSNull()
-            object["expires_at"] = expiresAt.map(JSONTime.string) ?? NSNull()
+            object["name"] = JSONValue(identity?.name)
+            object["email"] = JSONValue(identity?.email)
+            object["expires_at"] = JSONValue(expiresAt.map(JSONTime.string))
         case .declined(_, let message):
             object["event"] = "failed"
             object["reason"] = "declined"
-            object["message"] = message ?? "the sign-in was declined"
+            object["message"] = .string(message ?? "the sign-in was declined")
         case .expired:
             object["event"] = "failed"
             object["reason"] = "expired"
@@ -47,10 +51,10 @@ public struct JSONLinesNotifier: SignInNotifier {
         case .failed(_, let message):
             object["event"] = "failed"
             object["reason"] = "error"
-            object["message"] = message
+            object["message"] = .string(message)
         case .warning(_, let message):
             object["event"] = "warning"
-            object["message"] = message
+            object["message"] = .string(message)
         }
         return JSONText.encode(object)
     }
@@ -58,18 +62,13 @@ public struct JSONLinesNotifier: SignInNotifier {
 
 public enum JSONText {
     /// Compact, key-sorted JSON for one object.
-    public static func encode(_ object: [String: Any]) -> String? {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            return nil
-        }
-        return String(decoding: data, as: UTF8.self)
+    public static func encode(_ object: [String: JSONValue]) -> String? {
+        String(decoding: JSONValue.object(object).encoded(), as: UTF8.self)
     }
 }
 
 public enum JSONTime {
     @Sendable public static func string(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        Date.ISO8601FormatStyle().format(date)
     }
 }

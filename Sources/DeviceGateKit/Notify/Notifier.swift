@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A channel that tells a person (or a program) about a sign-in: the console, Telegram, a webhook.
 ///
@@ -49,6 +53,6 @@ public struct NotifierFanout: Sendable {
 /// Writes whole lines to stderr, unbuffered.
 public enum StandardError {
     @Sendable public static func write(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StandardStream.error.write(line + "\n")
     }
 }

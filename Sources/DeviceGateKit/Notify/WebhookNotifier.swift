@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// POSTs each sign-in event as JSON to a URL, so any channel (Slack, Discord, a pager, a home
 /// automation hub) can be wired in without devicegate knowing it.
@@ -66,20 +71,20 @@ public struct WebhookNotifier: SignInNotifier {
     /// The JSON body: the `login --json` event plus the time it was sent.
     public static func body(for event: SignInEvent, sentAt: Date) -> String? {
         guard let line = JSONLinesNotifier.line(for: event),
-            var object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+            var object = JSONValue.parse(Data(line.utf8))?.object
         else { return nil }
-        object["sent_at"] = JSONTime.string(sentAt)
+        object["sent_at"] = .string(JSONTime.string(sentAt))
         return JSONText.encode(object)
     }
 
     /// `sha256=` and the lower-case hex HMAC-SHA256 of the exact body bytes.
     public static func signature(_ body: String, secret: Secret) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(body.utf8), using: SymmetricKey(data: Data(secret.reveal().utf8)))
-        return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+        return "sha256=" + Hex.lowercase(mac)
     }
 
     static func eventName(_ body: String) -> String {
-        ((try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any])?["event"] as? String ?? "event"
+        JSONValue.parse(Data(body.utf8))?["event"]?.string ?? "event"
     }
 }
 

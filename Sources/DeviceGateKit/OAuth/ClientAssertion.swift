@@ -1,6 +1,11 @@
 import Crypto
-import Foundation
 import JWTKit
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Signs RFC 7523 client assertions (`private_key_jwt`) with a certificate's private key.
 ///
@@ -56,7 +61,7 @@ public struct ClientAssertionSigner: Sendable {
             throw Failure(description: "the private key file holds no usable RSA (2048 bits or more) or P-256 private key in PEM form")
         }
         return ClientAssertionSigner(
-            keys: keys, thumbprint: Self.base64URL(Data(SHA256.hash(data: der))), keyID: keyID, clientID: clientID)
+            keys: keys, thumbprint: Base64URL.encode(SHA256.hash(data: der)), keyID: keyID, clientID: clientID)
     }
 
     /// A fresh assertion for one token request, valid five minutes.
@@ -73,15 +78,11 @@ public struct ClientAssertionSigner: Sendable {
     }
 
     static func firstPEMBlock(_ pem: String, label: String) -> Data? {
-        guard let start = pem.range(of: "-----BEGIN \(label)-----"),
-            let end = pem.range(of: "-----END \(label)-----", range: start.upperBound..<pem.endIndex)
+        guard let start = pem.firstRange(of: "-----BEGIN \(label)-----"),
+            let end = pem[start.upperBound...].firstRange(of: "-----END \(label)-----")
         else { return nil }
         let body = pem[start.upperBound..<end.lowerBound].filter { !$0.isWhitespace }
         return Data(base64Encoded: String(body))
     }
 
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
 }

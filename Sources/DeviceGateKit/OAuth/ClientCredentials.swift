@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// How the client identifies itself at the token endpoint (RFC 6749 §2.3).
 public struct OAuthClient: Sendable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The answer to a device authorization request (RFC 8628 §3.2): what the person needs, and the
 /// device code only the poller needs.

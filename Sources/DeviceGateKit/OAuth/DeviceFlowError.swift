@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// How a device sign-in can end other than with tokens.
 public enum DeviceFlowError: Error, Sendable, CustomStringConvertible {

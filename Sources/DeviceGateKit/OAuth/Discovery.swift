@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The endpoints a provider publishes (OpenID Connect Discovery 1.0, RFC 8414).
 public struct ProviderMetadata: Sendable, Equatable {

@@ -1,16 +1,14 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `application/x-www-form-urlencoded`, strictly: everything but RFC 3986 unreserved characters
 /// is percent-encoded, so `&`, `=`, `+` in a secret or scope can never split a field.
 public enum FormEncoding {
-    private static let unreserved: CharacterSet = {
-        var set = CharacterSet()
-        set.insert(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-        return set
-    }()
-
     public static func escape(_ value: String) -> String {
-        value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
+        PercentEncoding.encode(value)
     }
 
     public static func encode(_ fields: [(String, String)]) -> String {
@@ -21,7 +19,7 @@ public enum FormEncoding {
         body.split(separator: "&", omittingEmptySubsequences: true).map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func unescape(_ s: Substring) -> String {
-                s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s)
+                PercentEncoding.decode(s.replacing("+", with: " ")) ?? String(s)
             }
             return (unescape(parts[0]), parts.count > 1 ? unescape(parts[1]) : "")
         }

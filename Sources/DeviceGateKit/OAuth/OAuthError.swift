@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// An RFC 6749 §5.2 error answer, after provider spellings were normalised.
 public struct OAuthErrorResponse: Error, Sendable, Equatable, CustomStringConvertible {

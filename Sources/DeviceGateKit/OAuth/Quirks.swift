@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Every provider difference devicegate knows about, each in one named place.
 ///
@@ -37,7 +41,7 @@ public enum Quirks {
     public static func integer(_ value: OAuthFields.Value) -> Int? {
         switch value {
         case .number(let n) where n.isFinite: Int(exactly: n.rounded(.down))
-        case .string(let s): Int(s.trimmingCharacters(in: .whitespaces)) ?? Double(s).flatMap { Int(exactly: $0.rounded(.down)) }
+        case .string(let s): Int(s.trimmingWhitespace()) ?? Double(s).flatMap { Int(exactly: $0.rounded(.down)) }
         default: nil
         }
     }
@@ -92,13 +96,9 @@ public enum Quirks {
     /// ``longestRetryAfter``: a server (or whatever answers in its place) asking for `1e300`,
     /// `inf` or a date in the year 9999 must not put devicegate to sleep for good.
     public static func retryAfter(_ response: IncomingResponse, now: Date) -> Double? {
-        guard let value = response.header("retry-after")?.trimmingCharacters(in: .whitespaces) else { return nil }
+        guard let value = response.header("retry-after")?.trimmingWhitespace() else { return nil }
         if let seconds = Double(value) { return seconds.isNaN ? nil : min(max(0, seconds), longestRetryAfter) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: value).map { min(max(0, $0.timeIntervalSince(now)), longestRetryAfter) }
+        return HTTPDate.parse(value).map { min(max(0, $0.timeIntervalSince(now)), longestRetryAfter) }
     }
 
     /// `expires_in`, `expires_on` and `interval` as read by ``integer(_:)``, bounded to

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Where and how a provider revokes tokens.
 public enum RevocationMethod: Sendable, Equatable {
@@ -92,7 +96,7 @@ public struct Revoker: Sendable {
         }
         let url = apiBase.appendingPathComponent("applications").appendingPathComponent(client.id).appendingPathComponent("token")
         let basic = Secret("Basic " + Data("\(client.id):\(secret.reveal())".utf8).base64EncodedString())
-        let body = try? JSONSerialization.data(withJSONObject: ["access_token": token.reveal()])
+        let body: Data? = JSONValue.object(["access_token": .string(token.reveal())]).encoded()
         let request = OutgoingRequest(
             method: "DELETE", url: url,
             headers: [("Accept", "application/vnd.github+json"), ("Content-Type", "application/json")],

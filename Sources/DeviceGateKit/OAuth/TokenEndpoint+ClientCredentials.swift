@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Why the client credentials grant (RFC 6749 §4.4) gave no token.
 public struct ClientCredentialsFailure: Error, Sendable, CustomStringConvertible {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Why a refresh (RFC 6749 §6) gave no tokens.
 public enum RefreshFailure: Error, Sendable, CustomStringConvertible {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A provider's token endpoint as one client sees it. Every grant that ends there (refresh,
 /// client credentials) goes through ``post(_:)``: client authentication, the form, and turning

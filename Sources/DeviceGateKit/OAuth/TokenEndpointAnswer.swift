@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What a token endpoint said, in one of three shapes every caller must handle.
 public enum TokenEndpointAnswer: Sendable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What a grant yields: the tokens and what they are good for.
 public struct TokenSet: Sendable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A profile's `approve` rules and how a held call is shown: allowed calls that match one wait
 /// for a person (issue 11), because some calls inside the ceiling (sending mail, deleting,

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One allow rule: a method and a path pattern, e.g. `GET /v1.0/me/messages/**`.
 ///

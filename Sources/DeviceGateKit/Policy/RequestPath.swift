@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A request path reduced to segments that cannot mean two things.
 ///
@@ -79,7 +83,7 @@ public struct RequestPath: Sendable, Equatable {
         // Servers that apply Unicode compatibility normalisation (NFKC) turn fullwidth dots and
         // slashes (U+FF0E, U+FF0F, U+FF3C) and their kin into the ASCII ones.
         if decoded.unicodeScalars.contains(where: { $0.value > 0x7F }) {
-            let folded = decoded.precomposedStringWithCompatibilityMapping
+            let folded = CompatibilityFolding.folded(decoded)
             guard !folded.contains("/"), !folded.contains("\\") else { throw .encodedSeparator }
             let foldedBase = folded.prefix { $0 != ";" }
             if foldedBase.isEmpty || foldedBase.allSatisfy({ $0 == "." || $0 == " " }) { throw .dotSegment }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// An agent's origin-form request target, `/PROFILE/path?query`, split and checked.
 ///
@@ -65,8 +69,8 @@ public struct RequestTarget: Sendable, Equatable {
     static func overrideParameter(in query: Substring) -> String? {
         for pair in query.split(separator: "&") {
             let rawName = pair.prefix { $0 != "=" }
-            let name = (String(rawName).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(rawName))
-                .trimmingCharacters(in: .whitespaces).lowercased()
+            let name = (PercentEncoding.decode(rawName.replacing("+", with: " ")) ?? String(rawName))
+                .trimmingWhitespace().lowercased()
             if overrideNames.contains(name) { return name }
         }
         return nil

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A provider with every endpoint resolved: what the grants, identity lookup and logout use.
 public struct Provider: Sendable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The providers devicegate knows by name, and what each needs in a profile.
 public enum ProviderKind: String, Sendable, CaseIterable, Codable {

@@ -1,5 +1,10 @@
 import CQRencode
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A QR code from Debian's libqrencode, rendered for a terminal.
 public struct QRCode: Sendable {

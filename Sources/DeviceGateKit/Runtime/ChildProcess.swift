@@ -1,4 +1,11 @@
-import Foundation
+import Dispatch
+import NIOConcurrencyHelpers
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -76,19 +83,31 @@ public struct ChildProcess: Sendable {
     /// Waiting happens on a thread of its own, not on the concurrency pool.
     public func run() async throws -> Termination {
         guard Self.running.claim() else { throw SpawnError(command: command[0], errno: EBUSY) }
+        // Handlers go in before the child exists so no signal is lost in between; one that
+        // arrives before the pid is known is delivered right after.
+        Self.startForwarding()
         let pid: pid_t
-        do { pid = try spawn() } catch {
+        do {
+            pid = try Self.spawn(command, environment: environmentBlock())
+        } catch {
+            Self.stopForwarding()
             Self.running.release()
             throw error
         }
-        return await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                let termination = Self.wait(for: pid)
-                Self.stopForwarding()
-                Self.running.release()
-                continuation.resume(returning: termination)
-            }
-        }
+        forwardingTarget = pid
+        let pending = pendingSignal
+        if pending != 0 { kill(pid, pending) }
+        let termination = await Self.reaped(pid)
+        Self.stopForwarding()
+        Self.running.release()
+        return termination
+    }
+
+    /// Starts the child for devicegate's own use (the command notifier): its standard streams
+    /// connected to the given descriptors (nil: inherited), no signals forwarded, and any number
+    /// at a time.
+    func launch(input: Int32? = nil, output: Int32? = nil, error: Int32? = nil) throws -> Launched {
+        Launched(pid: try Self.spawn(command, environment: environmentBlock(), streams: [input, output, error]))
     }
 
     /// The environment block for the child: devicegate's own less the withheld variables, then
@@ -100,9 +119,12 @@ public struct ChildProcess: Sendable {
         return merged.map { "\($0.key)=\($0.value)" }
     }
 
-    private func spawn() throws -> pid_t {
+    /// The one place devicegate starts a program: `posix_spawnp` (looked up in PATH unless the
+    /// name contains a slash), a clean signal mask and default dispositions, stdin, stdout and
+    /// stderr from `streams` where given, and no other descriptor.
+    private static func spawn(_ command: [String], environment: [String], streams: [Int32?] = [nil, nil, nil]) throws -> pid_t {
         let argv = command.map { strdup($0) } + [nil]
-        let envp = environmentBlock().map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
@@ -136,33 +158,42 @@ public struct ChildProcess: Sendable {
         #endif
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        for (target, source) in streams.enumerated() {
+            if let source { posix_spawn_file_actions_adddup2(&actions, source, Int32(target)) }
+        }
         #if !canImport(Darwin)
             _ = closeFrom?(&actions, 3)
         #endif
 
-        // Handlers go in before the child exists so no signal is lost in between; one that
-        // arrives before the pid is known is delivered right after.
-        Self.startForwarding()
         var pid: pid_t = 0
         let result = posix_spawnp(&pid, command[0], &actions, &attributes, argv, envp)
-        guard result == 0 else {
-            Self.stopForwarding()
-            throw SpawnError(command: command[0], errno: result)
-        }
-        forwardingTarget = pid
-        let pending = pendingSignal
-        if pending != 0 { kill(pid, pending) }
+        guard result == 0 else { throw SpawnError(command: command[0], errno: result) }
         return pid
     }
 
-    private static func wait(for pid: pid_t) -> Termination {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 {
-            if errno != EINTR { return .exited(127) }
+    /// Waits for the child on a thread of its own (not the concurrency pool's) and reaps it.
+    /// `beforeReaping` runs once the child has ended but while its pid is still taken, so that
+    /// nobody can signal a recycled pid.
+    static func reaped(_ pid: pid_t, beforeReaping: @escaping @Sendable () -> Void = {}) async -> Termination {
+        await withCheckedContinuation { continuation in
+            DispatchQueue(label: "devicegate.child-wait").async {
+                var info = siginfo_t()
+                while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == -1 && errno == EINTR {}
+                beforeReaping()
+                var status: Int32 = 0
+                var termination = Termination.exited(127)
+                while true {
+                    if waitpid(pid, &status, 0) != -1 {
+                        // The WIFEXITED family are C macros Swift does not import; this is their definition.
+                        let signal = status & 0x7f
+                        termination = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+                        break
+                    }
+                    if errno != EINTR { break }
+                }
+                continuation.resume(returning: termination)
+            }
         }
-        // The WIFEXITED family are C macros Swift does not import; this is their definition.
-        let signal = status & 0x7f
-        return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
     }
 
     private static func startForwarding() {
@@ -195,20 +226,39 @@ public struct ChildProcess: Sendable {
 
 extension ChildProcess {
     /// Whether a child is running in this process.
-    final class Flag: @unchecked Sendable {
-        private let lock = NSLock()
-        private var set = false
+    final class Flag: Sendable {
+        private let set = NIOLockedValueBox(false)
 
         func claim() -> Bool {
-            lock.withLock {
-                set
-                    ? false
-                    : {
-                        set = true; return true
-                    }()
+            set.withLockedValue { set in
+                if set { return false }
+                set = true
+                return true
             }
         }
-        func release() { lock.withLock { set = false } }
+        func release() { set.withLockedValue { $0 = false } }
+    }
+
+    /// A child started by ``launch(input:output:error:)``.
+    final class Launched: Sendable {
+        let pid: pid_t
+        private let ended = NIOLockedValueBox(false)
+
+        init(pid: pid_t) { self.pid = pid }
+
+        /// Sends `signal` unless the child has ended; true if it was sent.
+        @discardableResult func signal(_ signal: Int32) -> Bool {
+            ended.withLockedValue { ended in
+                if ended { return false }
+                kill(pid, signal)
+                return true
+            }
+        }
+
+        /// How the child ended, once it has.
+        func termination() async -> Termination {
+            await ChildProcess.reaped(pid) { [ended] in ended.withLockedValue { $0 = true } }
+        }
     }
 
     static let running = Flag()

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Plain-words checks of the config, the store and each provider, for `devicegate doctor`.
 public struct Doctor: Sendable {

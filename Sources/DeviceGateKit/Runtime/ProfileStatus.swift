@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A profile's state as `devicegate status` reports it. Holds no secret.
 public struct ProfileStatus: Sendable {
@@ -83,13 +87,17 @@ public struct ProfileStatus: Sendable {
         return status
     }
 
-    public var jsonObject: [String: Any] {
+    public var jsonObject: JSONValue {
         [
-            "profile": profile, "provider": provider, "grant": grant.rawValue, "signed_in": signedIn,
-            "name": identity?.name ?? NSNull(), "email": identity?.email ?? NSNull(), "username": identity?.username ?? NSNull(),
-            "scopes": scopes, "expires_at": expiresAt.map(JSONTime.string) ?? NSNull(), "has_refresh_token": hasRefreshToken,
-            "problem": problem ?? NSNull(), "frozen": frozen ?? NSNull(), "locked": locked ?? NSNull(),
-            "store": ["backend": store.backend, "encryption": store.encryption, "key": store.keySource, "path": store.path],
+            "profile": .string(profile), "provider": .string(provider), "grant": .string(grant.rawValue), "signed_in": JSONValue(signedIn),
+            "name": JSONValue(identity?.name), "email": JSONValue(identity?.email), "username": JSONValue(identity?.username),
+            "scopes": JSONValue(scopes), "expires_at": JSONValue(expiresAt.map(JSONTime.string)),
+            "has_refresh_token": JSONValue(hasRefreshToken), "problem": JSONValue(problem), "frozen": JSONValue(frozen),
+            "locked": JSONValue(locked),
+            "store": [
+                "backend": .string(store.backend), "encryption": .string(store.encryption), "key": .string(store.keySource),
+                "path": .string(store.path),
+            ],
         ]
     }
 }

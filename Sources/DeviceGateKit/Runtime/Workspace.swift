@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Everything a command needs, assembled once from flags and the environment: paths, config,
 /// transport and time. The store is opened only when asked for, so `providers` and `--help`

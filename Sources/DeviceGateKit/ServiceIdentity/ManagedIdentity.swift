@@ -1,4 +1,16 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// How to reach an Azure managed identity, as a profile configures it.
 public struct ManagedIdentitySettings: Sendable, Equatable {
@@ -193,17 +205,17 @@ public struct ManagedIdentitySource: Sendable {
     /// Arc: `WWW-Authenticate: Basic realm=<key file>`; the file must be a `.key` of at most
     /// 4 KiB inside the agent's token directory, as the Azure SDKs require.
     func arcChallengeSecret(_ response: IncomingResponse) throws -> String {
-        guard let challenge = response.header("www-authenticate"), let realm = challenge.range(of: "realm=") else {
+        guard let challenge = response.header("www-authenticate"), let realm = challenge.firstRange(of: "realm=") else {
             throw Failure(description: "Azure Arc answered 401 without the key-file challenge")
         }
-        let path = String(challenge[realm.upperBound...]).trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+        let path = String(challenge[realm.upperBound...]).trimming { $0 == "\"" || $0 == " " }
         let resolved = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
         let directory = URL(fileURLWithPath: arcTokenDirectory).standardizedFileURL.resolvingSymlinksInPath().path
         guard resolved.hasPrefix(directory + "/"), resolved.hasSuffix(".key") else {
             throw Failure(description: "Azure Arc named a key file outside \(arcTokenDirectory); refusing to read \(path)")
         }
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved), let size = attributes[.size] as? Int,
-            size <= 4096,
+        var status = stat()
+        guard stat(resolved, &status) == 0, status.st_size <= 4096,
             let contents = FileManager.default.contents(atPath: resolved)
         else {
             throw Failure(
@@ -211,7 +223,7 @@ public struct ManagedIdentitySource: Sendable {
                     "cannot read the Azure Arc key file \(path) (it must be readable by this user: root or the himds group, and at most 4 KiB)"
             )
         }
-        return String(decoding: contents, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(decoding: contents, as: UTF8.self).trimmingWhitespaceAndNewlines()
     }
 
     static func hint(_ error: OAuthErrorResponse?) -> String {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Signs a profile out: revoke at the provider where it can, then delete from the store.
 public struct LogoutService: Sendable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A whole device sign-in for one profile: code → person → tokens → identity → store, with
 /// every step announced to the notifiers.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A profile's gateway policy in words, for a model to read: the skill files and the MCP tool
 /// descriptions say the same thing, so they are written in one place.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Writes AgentSkills / OpenClaw skill folders (`NAME/SKILL.md`) that teach an agent to use
 /// devicegate without ever holding a token: one skill to start a sign-in, and one per gateway

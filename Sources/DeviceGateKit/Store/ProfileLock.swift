@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A hold on a profile (``ProfileHoldKind``): locked by the breaker, or frozen. While the file
 /// exists, the gateway answers 423 and no token is handed out through it. Kept beside the

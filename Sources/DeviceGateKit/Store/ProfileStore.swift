@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Where tokens and a profile's holds (breaker lock, freeze) live: files on this machine
 /// (``TokenStore``, the default) or a database shared by several gateways (the

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -53,7 +57,7 @@ package enum SecureFile {
         var info = stat()
         if stat(path, &info) != 0 {
             guard errno == ENOENT else { throw StoreError.io(path: path, operation: "inspect", errno: errno) }
-            let parent = (path as NSString).deletingLastPathComponent
+            let parent = PathComponents.parent(of: path)
             if !parent.isEmpty, parent != path {
                 try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
             }
@@ -122,8 +126,8 @@ package enum SecureFile {
     /// A symbolic link at `path` is refused rather than replaced: something planted it, and a
     /// person should look before it goes.
     package static func writeAtomically(_ data: Data, to path: String, exclusive: Bool = false) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+        let directory = PathComponents.parent(of: path)
+        let name = PathComponents.last(of: path)
         if isSymbolicLink(path) { throw StoreError.symbolicLink(path: path) }
         let temp = "\(directory)/.\(name).\(UInt32.random(in: 0...UInt32.max)).tmp"
         let fd = try open(temp, O_WRONLY | O_CREAT | O_EXCL, operation: "create")

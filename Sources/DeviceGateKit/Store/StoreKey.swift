@@ -1,5 +1,18 @@
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The AES-256 key the store encrypts with, and where it came from.
 ///
@@ -36,7 +49,7 @@ public struct StoreKey: Sendable {
 
     init(material: Data, source: Source) {
         let key: SymmetricKey
-        let text = String(decoding: material, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: material, as: UTF8.self).trimmingWhitespaceAndNewlines()
         if let raw = Data(base64Encoded: text), raw.count == 32 {
             key = SymmetricKey(data: raw)
         } else {
@@ -79,7 +92,7 @@ public struct StoreKey: Sendable {
     }
 
     private static func validated(_ data: Data, source: Source) throws -> StoreKey {
-        let trimmed = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = String(decoding: data, as: UTF8.self).trimmingWhitespaceAndNewlines()
         guard trimmed.utf8.count >= 32 else {
             throw StoreError.badKeyFile(
                 path: source.path, reason: "it holds \(trimmed.utf8.count) bytes; at least 32 random bytes are needed")

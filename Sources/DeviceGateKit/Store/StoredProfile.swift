@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Who signed in, as far as devicegate could verify.
 public struct Identity: Sendable, Codable, Equatable {

@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Seals a stored entry for any store and opens it again: the one format on disk and in a
 /// database.
@@ -61,5 +66,5 @@ public struct TokenSeal: Sendable {
 
     /// The key id as hex: what a shared store records, so a replica with another key is told
     /// so before it writes anything.
-    public var keyID: String { key.id.map { String(format: "%02x", $0) }.joined() }
+    public var keyID: String { Hex.lowercase(key.id) }
 }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The files driver: one sealed file per profile, `flock(2)` for ``exclusively(_:_:)``, and a
 /// hold as a file beside the tokens (`NAME.locked`, `NAME.frozen`). Unchanged on disk from

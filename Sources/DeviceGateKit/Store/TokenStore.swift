@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Encrypted, locked, atomically written token files: one per profile.
 ///
@@ -66,7 +71,7 @@ public struct TokenStore: Sendable {
     }
 
     static func revision(of data: Data) -> StoreRevision {
-        StoreRevision(SHA256.hash(data: data).prefix(12).map { String(format: "%02x", $0) }.joined())
+        StoreRevision(Hex.lowercase(SHA256.hash(data: data).prefix(12)))
     }
 
     /// Deletes the profile's file. Returns whether there was one.
