@@ -1,8 +1,13 @@
 import DeviceGateKit
-import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A request the event loop could not answer alone, answered by a task: the ``Gatekeeper``
 /// decides (fetching what the synchronous pass lacked, holding the call for a person when a rule

@@ -1,5 +1,10 @@
-import Foundation
 import HTTPTypes
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A forwarded call whose answer is on its way to the agent: what its `response` audit record
 /// and its metrics say once the body has been relayed.
