@@ -51,7 +51,7 @@ struct Audit: AsyncParsableCommand {
         static func parse(_ text: String) throws -> Date {
             let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
             if let unit = text.last.flatMap({ units[$0] }), let n = Double(text.dropLast()) { return Date().addingTimeInterval(-n * unit) }
-            if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+            if let date = InternetTime.date(text) { return date }
             throw ValidationError("--since takes a duration like 15m or 2h, or an ISO 8601 time")
         }
     }

@@ -36,7 +36,7 @@ public struct ApprovalDesk: Sendable {
         var fields = Self.fields(request)
         if let until = await windows.covering(request, now: time.now()) {
             fields["outcome"] = .string("approved_by_window")
-            fields["window_until"] = .string(Date.ISO8601FormatStyle().format(until))
+            fields["window_until"] = .string(InternetTime.string(until))
             await audit?.recordOrWarn("approval", fields)
             return .coveredByWindow(until: until)
         }

@@ -26,7 +26,7 @@ extension AuditLog {
         if lockFD >= 0 {
             defer { close(lockFD) }
             guard flock(lockFD, LOCK_EX) == 0 else { throw Failure(description: "cannot lock the audit log \(path)") }
-            let stamp = Date.ISO8601FormatStyle().format(Date()).replacing(":", with: "")
+            let stamp = InternetTime.string(Date()).replacing(":", with: "")
             let target = "\(path).\(stamp)"
             guard !FileManager.default.fileExists(atPath: target), rename(path, target) == 0 else {
                 throw Failure(description: "cannot move \(path) aside to \(target): \(String(cString: strerror(errno)))")

@@ -7,7 +7,7 @@
 /// An HTTP date (RFC 9110 §5.6.7, `Sun, 06 Nov 1994 08:49:37 GMT`) read without `DateFormatter`,
 /// which links ICU. It takes what the `EEE, dd MMM yyyy HH:mm:ss zzz` pattern in the POSIX
 /// locale took: English day and month abbreviations in any case, a one- or two-digit day, and
-/// the zone as `GMT`, `UTC`, `UT`, `Z`, `GMT±hh:mm` or a US zone abbreviation (`EST`, `PDT`, …).
+/// the zone as `GMT`, `UTC`, `UT`, `Z`, `GMT±hh:mm` (`UTC±hh:mm`) or a US zone abbreviation (`EST`, `PDT`, …).
 enum HTTPDate {
     static func parse(_ text: String) -> Date? {
         let parts = text.split(separator: " ")
@@ -22,9 +22,9 @@ enum HTTPDate {
             let offset = zoneOffset(parts[5])
         else { return nil }
         let month = monthIndex + 1
-        guard day <= daysIn(month: month, year: year) else { return nil }
-        let seconds = daysFromEpoch(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second - offset
-        return Date(timeIntervalSince1970: Double(seconds))
+        guard day <= InternetTime.daysIn(month: Int64(month), year: Int64(year)) else { return nil }
+        let days = InternetTime.daysFromEpoch(year: Int64(year), month: Int64(month), day: Int64(day))
+        return Date(timeIntervalSince1970: Double(days * 86_400 + Int64(hour * 3600 + minute * 60 + second - offset)))
     }
 
     private static let weekdays: Set<String> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -46,28 +46,10 @@ enum HTTPDate {
         guard lower.hasPrefix("gmt") || lower.hasPrefix("utc") else { return nil }
         let rest = lower.dropFirst(3)
         guard let sign = rest.first, sign == "+" || sign == "-" else { return nil }
-        let digits = rest.dropFirst().filter { $0 != ":" }
-        guard digits.count == 4 || digits.count <= 2, let value = number(Substring(digits), digits: 1...4) else { return nil }
-        let (hours, minutes) = digits.count == 4 ? (value / 100, value % 100) : (value, 0)
-        guard hours <= 14, minutes < 60 else { return nil }
+        let clock = rest.dropFirst().split(separator: ":", omittingEmptySubsequences: false)
+        guard clock.count == 2, let hours = number(clock[0], digits: 2...2), let minutes = number(clock[1], digits: 2...2), hours <= 14,
+            minutes < 60
+        else { return nil }
         return (sign == "+" ? 1 : -1) * (hours * 3600 + minutes * 60)
-    }
-
-    private static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-    private static func daysFromEpoch(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
     }
 }

@@ -69,6 +69,6 @@ public enum JSONText {
 
 public enum JSONTime {
     @Sendable public static func string(_ date: Date) -> String {
-        Date.ISO8601FormatStyle().format(date)
+        InternetTime.string(date)
     }
 }

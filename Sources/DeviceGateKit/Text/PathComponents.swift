@@ -2,10 +2,11 @@
 /// `lastPathComponent` and `deletingLastPathComponent` gave them (trailing slashes ignored,
 /// the root kept), without bridging to `NSString`, which links all of Foundation.
 public enum PathComponents {
-    /// `/a/b` → `/a`, `/a` → `/`, `a` → ``.
+    /// `/a/b` → `/a`, `/a` → `/`, and `a` → `.` (the directory a relative name is in; NSString
+    /// answered "" on macOS and trapped on Linux), "" for "".
     public static func parent(of path: String) -> String {
         let trimmed = withoutTrailingSlashes(path)
-        guard let slash = trimmed.lastIndex(of: "/") else { return "" }
+        guard let slash = trimmed.lastIndex(of: "/") else { return trimmed.isEmpty ? "" : "." }
         if slash == trimmed.startIndex { return "/" }
         return String(withoutTrailingSlashes(trimmed[..<slash]))
     }

@@ -27,7 +27,7 @@ public enum PercentEncoding {
     }
 
     /// Decodes `%XX` escapes; nil, as Foundation's `removingPercentEncoding`, when an escape is
-    /// malformed or the bytes are not UTF-8.
+    /// malformed or the bytes are not UTF-8. Like it, drops one leading byte order mark.
     public static func decode(_ text: some StringProtocol) -> String? {
         var out = [UInt8]()
         var bytes = text.utf8.makeIterator()
@@ -39,6 +39,7 @@ public enum PercentEncoding {
             guard let high = bytes.next().flatMap(RequestPath.hex), let low = bytes.next().flatMap(RequestPath.hex) else { return nil }
             out.append(high << 4 | low)
         }
+        if out.starts(with: [0xEF, 0xBB, 0xBF]) { out.removeFirst(3) }
         return String(validating: out, as: UTF8.self)
     }
 }
