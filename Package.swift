@@ -26,7 +26,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0", traits: []),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
-        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // PostgresNIO 1.33.2 with a small patch so that it references nothing of Foundation beyond
+        // FoundationEssentials (Vendor/postgres-nio/PATCHES.md); drop it once upstream does that.
+        .package(path: "Vendor/postgres-nio"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.25.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.24.0"),
     ],

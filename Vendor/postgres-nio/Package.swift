@@ -4,25 +4,25 @@ import PackageDescription
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+    // Vendored (PATCHES.md): quiet, as SwiftPM builds a package fetched by URL.
+    .unsafeFlags(["-suppress-warnings"]),
 ]
 
 let package = Package(
     name: "postgres-nio",
     platforms: [
-        .macOS(.v10_15),
-        .iOS(.v13),
-        .watchOS(.v6),
-        .tvOS(.v13),
+        .macOS(.v13),
+        .iOS(.v16),
+        .watchOS(.v9),
+        .tvOS(.v16),
     ],
     products: [
         .library(name: "PostgresNIO", targets: ["PostgresNIO"]),
-        .library(name: "_ConnectionPoolModule", targets: ["_ConnectionPoolModule"]),
-        .library(name: "_ConnectionPoolTestUtils", targets: ["_ConnectionPoolTestUtils"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.0.4"),
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-transport-services.git", from: "1.19.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.25.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.9.0" ..< "6.0.0"),
@@ -46,7 +46,7 @@ let package = Package(
                 .product(name: "NIOTransportServices", package: "swift-nio-transport-services"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -58,44 +58,6 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             path: "Sources/ConnectionPoolModule",
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "_ConnectionPoolTestUtils",
-            dependencies: [
-                "_ConnectionPoolModule",
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ],
-            path: "Sources/ConnectionPoolTestUtils",
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "PostgresNIOTests",
-            dependencies: [
-                .target(name: "PostgresNIO"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOTestUtils", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "ConnectionPoolModuleTests",
-            dependencies: [
-                .target(name: "_ConnectionPoolModule"),
-                .target(name: "_ConnectionPoolTestUtils"),
-                .product(name: "DequeModule", package: "swift-collections"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "IntegrationTests",
-            dependencies: [
-                .target(name: "PostgresNIO"),
-                .product(name: "NIOTestUtils", package: "swift-nio"),
-            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -151,7 +151,8 @@ private func buildCopyFromQuery(
         queryOptions.append("FORMAT text")
         if let delimiter = options.delimiter {
             // Set the delimiter as a Unicode code point. This avoids the possibility of SQL injection.
-            queryOptions.append("DELIMITER U&'\\\(String(format: "%04x", delimiter.value))'")
+            let hex = String(delimiter.value, radix: 16)
+            queryOptions.append("DELIMITER U&'\\\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex)'")
         }
     }
     precondition(!queryOptions.isEmpty)

@@ -55,6 +55,6 @@ internal extension ByteBuffer {
 
 internal extension Sequence where Element == UInt8 {
     func hexdigest() -> String {
-        return reduce("") { $0 + String(format: "%02x", $1) }
+        return reduce("") { $0 + ($1 < 0x10 ? "0" : "") + String($1, radix: 16) }
     }
 }

@@ -1,6 +1,6 @@
 import class Foundation.JSONDecoder
 import struct Foundation.Data
-import NIOFoundationCompat
+import NIOFoundationEssentialsCompat
 import NIOCore
 import NIOConcurrencyHelpers
 

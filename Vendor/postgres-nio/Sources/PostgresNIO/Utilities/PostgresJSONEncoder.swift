@@ -1,5 +1,5 @@
 import Foundation
-import NIOFoundationCompat
+import NIOFoundationEssentialsCompat
 import NIOCore
 import NIOConcurrencyHelpers
 

@@ -18,17 +18,17 @@ fileprivate extension String {
      ````
     */
     var decodedAsSaslName: String? {
-        guard !self.contains(",") else { return nil }
+        guard !self.contains("," as Character) else { return nil }
         
-        let partial = self.replacingOccurrences(of: "=2C", with: ",")
-                          .replacingOccurrences(of: "=3D", with: "@@@TEMPORARY_REPLACEMENT_MARKER_EQUALS@@@")
+        let partial = self.replacing("=2C", with: ",")
+                          .replacing("=3D", with: "@@@TEMPORARY_REPLACEMENT_MARKER_EQUALS@@@")
         
-        guard !partial.contains("=") else { return nil }
-        return partial.replacingOccurrences(of: "@@@TEMPORARY_REPLACEMENT_MARKER_EQUALS@@@", with: "=")
+        guard !partial.contains("=" as Character) else { return nil }
+        return partial.replacing("@@@TEMPORARY_REPLACEMENT_MARKER_EQUALS@@@", with: "=")
     }
     
     var encodedAsSaslName: String {
-        return self.replacingOccurrences(of: ",", with: "=2C").replacingOccurrences(of: "=", with: "=3D")
+        return self.replacing(",", with: "=2C").replacing("=", with: "=3D")
     }
     
     init?(printableAscii: [UInt8]) {
@@ -85,7 +85,7 @@ fileprivate extension Array where Element == UInt8 {
     */
     var isValidScramValue: Bool {
         // TODO: FInd a better way than doing a whole construction of String...
-        return self.count > 0 && !(String(decoding: self, as: Unicode.UTF8.self).contains(","))
+        return self.count > 0 && !(String(decoding: self, as: Unicode.UTF8.self).contains("," as Character))
     }
 
 }

@@ -1,6 +1,6 @@
 import struct Foundation.Data
 import NIOCore
-import NIOFoundationCompat
+import NIOFoundationEssentialsCompat
 
 extension PostgresEncodable where Self: Sequence, Self.Element == UInt8 {
     public static var psqlType: PostgresDataType {

@@ -1,5 +1,5 @@
 import NIOCore
-import NIOFoundationCompat
+import NIOFoundationEssentialsCompat
 import class Foundation.JSONEncoder
 import class Foundation.JSONDecoder
 

@@ -1,8 +1,8 @@
 import NIOCore
-import NIOFoundationCompat
+import NIOFoundationEssentialsCompat
 import struct Foundation.UUID
 import typealias Foundation.uuid_t
-import NIOFoundationCompat
+import NIOFoundationEssentialsCompat
 
 extension UUID: PostgresNonThrowingEncodable {
     public static var psqlType: PostgresDataType {
