@@ -154,7 +154,14 @@ let package = Package(
         ),
         .testTarget(
             name: "DeviceGateKitTests",
-            dependencies: ["DeviceGateKit", "DeviceGateTestSupport"],
+            dependencies: [
+                "DeviceGateKit", "DeviceGateTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

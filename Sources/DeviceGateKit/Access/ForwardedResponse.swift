@@ -1,6 +1,6 @@
-import AsyncHTTPClient
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 
 /// An upstream's answer on its way back to the agent: the head, already without the token and
 /// without what may not cross, and a body the door streams through ``relay(_:end:)``, which
@@ -12,16 +12,17 @@ public struct ForwardedResponse: Sendable {
     public let headers: HTTPFields
     /// The upstream's announced length; redaction keeps it true (same-length overwrite).
     public let contentLength: Int?
-    private let body: HTTPClientResponse.Body
+    private let body: UpstreamResponseBody
     private let redactor: TokenRedactor
     private let finished: @Sendable (_ bytes: Int, _ redactions: Int, _ outcome: String) -> Void
 
     init(
-        _ response: HTTPClientResponse, profile: String, audit fields: [String: AuditValue], redactor: TokenRedactor,
+        _ response: UpstreamResponse, profile: String, audit fields: [String: AuditValue], redactor: TokenRedactor,
         keeper: Gatekeeper, started: ContinuousClock.Instant
     ) {
         let head = AnswerHead(
-            status: Int(response.status.code), reasonPhrase: response.status.reasonPhrase, headers: response.headers, redactor: redactor)
+            status: Int(response.head.status.code), reasonPhrase: response.head.status.reasonPhrase, headers: response.head.headers,
+            redactor: redactor)
         let call = AnsweredCall(profile: profile, audit: fields, head: head, started: started)
         self.status = head.status
         self.headers = head.headers

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import HTTPTypes
 import NIOCore
 
@@ -40,11 +39,11 @@ struct Forwarder: Sendable {
         var sent = [admission.token]
         do {
             var response = try await keeper.upstream.send(admission, body: admission.hasBody ? limited : nil)
-            if response.status == .unauthorized, admission.replayable {
+            if response.head.status == .unauthorized, admission.replayable {
                 admission = try await admission.renewed()
                 sent.append(admission.token)
                 response = try await keeper.upstream.send(admission, body: nil as ByteLimit<Body>?)
-                if response.status == .unauthorized { await keeper.trip(name, .upstreamRejection) }
+                if response.head.status == .unauthorized { await keeper.trip(name, .upstreamRejection) }
             }
             return ForwardedResponse(
                 response, profile: name, audit: admission.audit,
@@ -63,8 +62,10 @@ struct Forwarder: Sendable {
         }
     }
 
+    /// A failure's message without anything that could carry a secret: the pool's own plain
+    /// words for upstream failures, the first line of anything else.
     static func plain(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError { return "\(error)" }
+        if let error = error as? UpstreamFailure { return error.description }
         return String(describing: error).split(separator: "\n").first.map(String.init) ?? "error"
     }
 }

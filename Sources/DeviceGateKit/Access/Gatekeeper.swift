@@ -106,11 +106,12 @@ public final class Gatekeeper: Sendable {
         self.locks = locks ?? LockCache(store: tokens, time: time)
         self.time = time
         self.agents = AgentKeys(config.agents)
-        self.upstream = UpstreamClient(config: config)
-        self.upstreamPool = UpstreamPool(
+        let pool = UpstreamPool(
             group: MultiThreadedEventLoopGroup.singleton,
             configuration: .init(
                 connectTimeout: .seconds(Int64(config.connectTimeout)), readTimeout: .seconds(Int64(config.readTimeout))))
+        self.upstreamPool = pool
+        self.upstream = UpstreamClient(pool: pool)
         self.transport = transport
         self.signIns = signIns
         self.alerter = alerter
@@ -134,10 +135,7 @@ public final class Gatekeeper: Sendable {
     }
 
     /// Closes the upstream connection pool. Call it once, after the last call finished.
-    public func shutdown() async throws {
-        await upstreamPool.shutdown()
-        try await upstream.shutdown()
-    }
+    public func shutdown() async throws { await upstreamPool.shutdown() }
 
     /// The calling agent: named by its key when keys are configured, else "local".
     func agent(for headers: HTTPFields) throws(Denial) -> String {

@@ -4,7 +4,8 @@ import NIOHTTP1
 extension UpstreamPool {
     /// Sends a request from async code: the body (if any) is streamed as the upstream takes it,
     /// the call returns with the response head, and the body follows as an async sequence.
-    /// Cancelling the task closes the connection.
+    /// Cancelling the task closes the connection. Calls to one origin run on one of the
+    /// group's loops, so that they share its keep-alive connections.
     ///
     /// - Parameter body: nil for a bodiless request; its failure (a size limit, the agent gone)
     ///   fails the call with that same error.
@@ -12,7 +13,7 @@ extension UpstreamPool {
     public func send<Body: AsyncSequence & Sendable>(
         _ head: HTTPRequestHead, body: Body?, to origin: UpstreamOrigin
     ) async throws -> UpstreamResponse where Body.Element == ByteBuffer {
-        let loop = group.next()
+        let loop = loop(for: origin)
         let call = UpstreamCall(eventLoop: loop)
         let made = UpstreamResponseBody.Producer.makeSequence(
             backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false,
@@ -93,6 +94,8 @@ final class UpstreamCall: UpstreamReceiver, @unchecked Sendable {
     private func send(_ part: ByteBuffer) -> EventLoopFuture<Void> {
         guard !finished, let exchange else { return eventLoop.makeFailedFuture(Stopped()) }
         exchange.sendBody(part)
+        // A part the head does not frame fails the exchange at once.
+        guard !finished else { return eventLoop.makeFailedFuture(Stopped()) }
         if exchange.isWritable { return eventLoop.makeSucceededVoidFuture() }
         let promise = drained ?? eventLoop.makePromise(of: Void.self)
         drained = promise

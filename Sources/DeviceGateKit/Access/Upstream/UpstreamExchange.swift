@@ -20,6 +20,9 @@ public final class UpstreamExchange {
     public let eventLoop: any EventLoop
     let origin: UpstreamOrigin
     let head: HTTPRequestHead
+    let framing: UpstreamRequestFraming
+    /// Body bytes given so far, checked against `framing`.
+    var bodyBytes = 0
     var receiver: (any UpstreamReceiver)?
     var phase = Phase.connecting
     var connection: UpstreamConnection?
@@ -41,6 +44,7 @@ public final class UpstreamExchange {
         self.eventLoop = eventLoop
         self.origin = origin
         self.head = head
+        self.framing = UpstreamRequestFraming(head)
         self.receiver = receiver
     }
 
@@ -52,9 +56,19 @@ public final class UpstreamExchange {
     }
 
     /// Sends one part of the request body (after the pool's `start`, before ``endBody()``).
+    /// Bytes the head does not frame (no `Content-Length` or chunking, or past the announced
+    /// length) are not sent: the exchange fails and its connection closes.
     public func sendBody(_ buffer: ByteBuffer) {
         eventLoop.assertInEventLoop()
-        guard phase != .done, !endRequested else { return }
+        guard phase != .done, !endRequested, buffer.readableBytes > 0 else { return }
+        bodyBytes += buffer.readableBytes
+        switch framing {
+        case .chunked: break
+        case .length(let length) where bodyBytes <= length: break
+        case .length: return fail(UpstreamFailure(.requestBody, "the request body is longer than its Content-Length"))
+        case .none, .invalid:
+            return fail(UpstreamFailure(.requestBody, "a request body needs a Content-Length or chunked framing"))
+        }
         if phase == .active, let connection {
             bodyWritten = true
             connection.writeBody(buffer)
@@ -67,6 +81,9 @@ public final class UpstreamExchange {
     public func endBody() {
         eventLoop.assertInEventLoop()
         guard phase != .done, !endRequested else { return }
+        if case .length(let length) = framing, bodyBytes != length {
+            return fail(UpstreamFailure(.requestBody, "the request body is shorter than its Content-Length"))
+        }
         endRequested = true
         if phase == .active, let connection { connection.writeEnd() }
     }

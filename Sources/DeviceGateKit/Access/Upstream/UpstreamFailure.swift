@@ -23,7 +23,7 @@ public struct UpstreamFailure: Error, CustomStringConvertible, Sendable {
         case shutdown
         /// The origin or the call cannot be served by this pool.
         case invalidOrigin
-        /// The request body the caller streamed failed.
+        /// The request body the caller streamed failed, or does not match its head's framing.
         case requestBody
     }
 

@@ -46,16 +46,23 @@ public final class UpstreamPool: Sendable {
     public let configuration: Configuration
     /// One state per loop of `group`, fixed at init so that finding it takes no lock.
     private let loops: [ObjectIdentifier: UpstreamLoopPool]
+    /// The same states in the group's order, for ``send(_:body:to:)``'s choice of loop.
+    private let ordered: [UpstreamLoopPool]
 
     public init(group: any EventLoopGroup, configuration: Configuration = Configuration()) {
         self.group = group
         self.configuration = configuration
         let tls = UpstreamTLS(configuration.tls)
-        var loops: [ObjectIdentifier: UpstreamLoopPool] = [:]
-        for loop in group.makeIterator() {
-            loops[ObjectIdentifier(loop)] = UpstreamLoopPool(eventLoop: loop, configuration: configuration, tls: tls)
-        }
-        self.loops = loops
+        let ordered = group.makeIterator().map { UpstreamLoopPool(eventLoop: $0, configuration: configuration, tls: tls) }
+        self.ordered = ordered
+        self.loops = Dictionary(uniqueKeysWithValues: ordered.map { (ObjectIdentifier($0.eventLoop), $0) })
+    }
+
+    /// The loop the async form uses for an origin: always the same one, so that its calls
+    /// share that loop's keep-alive connections instead of opening one per loop.
+    public func loop(for origin: UpstreamOrigin) -> any EventLoop {
+        guard !ordered.isEmpty else { return group.next() }
+        return ordered[Int(UInt(bitPattern: origin.hashValue) % UInt(ordered.count))].eventLoop
     }
 
     /// Starts one exchange: writes `head` (its `Host` set to the origin's) on an idle
@@ -73,6 +80,12 @@ public final class UpstreamPool: Sendable {
         guard let loop = loops[ObjectIdentifier(eventLoop)] else {
             eventLoop.assumeIsolated().execute {
                 exchange.fail(UpstreamFailure(.invalidOrigin, "the event loop is not one of the upstream pool's"))
+            }
+            return exchange
+        }
+        if case .invalid = exchange.framing {
+            eventLoop.assumeIsolated().execute {
+                exchange.fail(UpstreamFailure(.requestBody, "the request's Content-Length or Transfer-Encoding is not usable"))
             }
             return exchange
         }
