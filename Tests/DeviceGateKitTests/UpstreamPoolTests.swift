@@ -84,8 +84,11 @@ import Testing
         let pool = Self.pool()
         for _ in 1...2 { #expect(try await Self.fetch(pool, server.origin, Self.head(.GET, "/close")).body == "bye") }
         #expect(server.accepted == 2)
+        // Closed by the pool itself, not left idle for the server to drop.
+        try await Self.eventually { await pool.connectionCounts() == (open: 0, idle: 0) }
         for _ in 1...2 { #expect(try await Self.fetch(pool, server.origin, Self.head(.GET, "/", [("Connection", "close")])).body == "ok") }
         #expect(server.accepted == 4)
+        try await Self.eventually { await pool.connectionCounts() == (open: 0, idle: 0) }
         await pool.shutdown()
     }
 
@@ -617,7 +620,11 @@ struct Parts: AsyncSequence, Sendable {
 final class Holder: UpstreamReceiver {
     var exchange: UpstreamExchange?
     let done: EventLoopPromise<Void>
-    init(loop: any EventLoop) { done = loop.makePromise() }
+    init(loop: any EventLoop) {
+        let done = loop.makePromise(of: Void.self)
+        self.done = done
+        loop.scheduleTask(in: .seconds(10)) { done.fail(UpstreamRecorder.NoFinalCallback()) }
+    }
     func upstreamHead(_ head: HTTPResponseHead) {}
     func upstreamBody(_ buffer: ByteBuffer) {}
     func upstreamEnd() { done.succeed() }

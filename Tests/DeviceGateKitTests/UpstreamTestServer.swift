@@ -154,9 +154,14 @@ final class UpstreamRecorder: UpstreamReceiver, @unchecked Sendable {
     var onBody: ((UpstreamRecorder, ByteBuffer) -> Void)?
     var onWritable: ((UpstreamRecorder, Bool) -> Void)?
 
+    /// The final callback did not come in time (a test would otherwise hang).
+    struct NoFinalCallback: Error {}
+
     init(loop: any EventLoop) {
         self.loop = loop
-        self.done = loop.makePromise()
+        let done = loop.makePromise(of: Void.self)
+        self.done = done
+        loop.scheduleTask(in: .seconds(10)) { done.fail(NoFinalCallback()) }
     }
 
     func upstreamHead(_ head: HTTPResponseHead) {
