@@ -69,6 +69,7 @@ public final class LoopbackServer: Sendable {
     public let port: Int
     private let serverChannel: any Channel
     private let log = NIOLockedValueBox<[RecordedRequest]>([])
+    private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
 
     public var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
     public func url(_ path: String) -> URL { URL(string: "http://127.0.0.1:\(port)\(path)")! }
@@ -102,14 +103,20 @@ public final class LoopbackServer: Sendable {
         return instance
     }
 
+    /// Stops listening and closes the connections it has open, as a server that is gone would
+    /// (a client's idle keep-alive connection must not keep it answering).
     public func stop() async {
         try? await serverChannel.close()
+        for connection in connections.withLockedValue({ Array($0.values) }) { try? await connection.close() }
     }
 
     private func serve(
         _ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>,
         _ handler: @Sendable (RecordedRequest) async -> ScriptedResponse
     ) async {
+        let channel = connection.channel
+        connections.withLockedValue { $0[ObjectIdentifier(channel)] = channel }
+        defer { _ = connections.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
         try? await connection.executeThenClose { inbound, outbound in
             var head: HTTPRequestHead?
             var body = ByteBuffer()
