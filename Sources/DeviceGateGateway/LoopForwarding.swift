@@ -90,7 +90,8 @@ final class LoopForwarding: UpstreamReceiver {
         case .sending, .answering:
             guard let exchange else { return }
             exchange.sendBody(buffer)
-            if !exchange.isWritable { handler.pauseReads() }
+            // The send may have failed the exchange on the spot (reported already).
+            if self.exchange === exchange, !exchange.isWritable { handler.pauseReads() }
         case .discardingRejection, .done:
             break
         }

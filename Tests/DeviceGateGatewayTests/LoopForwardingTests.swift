@@ -124,4 +124,20 @@ import Testing
         #expect(aborted["outcome"] as? String == "aborted", "\(records)")
         #expect((aborted["bytes"] as? Int ?? 0) < big.count)
     }
+
+    /// The upstream head says how the body ends as the agent announced it, whatever the method
+    /// (the pool refuses body bytes a head does not frame).
+    @Test func aBodyIsFramedAsTheAgentAnnouncedItWhateverTheMethod() async throws {
+        let gw = try await Self.warmed()
+        defer { Task { await gw.stop() } }
+        let withLength = try await gw.call("GET", "/work/v1.0/me", body: Data("hello".utf8))
+        #expect(withLength.status == 200)
+        #expect(withLength.json["body_bytes"] as? Int == 5)
+        let chunked = try await gw.raw("GET /work/v1.0/me HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+        #expect(chunked.hasPrefix("HTTP/1.1 200"), "\(chunked.prefix(80))")
+        #expect(chunked.contains("\"body_bytes\":3"))
+        let bodiless = try await gw.call("POST", "/work/upload")
+        #expect(bodiless.status == 200)
+        #expect(gw.upstream.requests.last?.header("Content-Length") == "0")
+    }
 }

@@ -21,14 +21,18 @@ extension Admission {
         return String(url[slash...])
     }
 
-    /// The head the upstream receives: the forwardable headers and the token as the only
-    /// credential (`Host` is the pool's, from the origin).
+    /// The head the upstream receives: the forwardable headers, the token as the only
+    /// credential (`Host` is the pool's, from the origin), and the body's framing as the agent
+    /// announced it (its length, or chunked; `Content-Length: 0` for a bodiless POST, PUT or
+    /// PATCH), which the pool checks the body against.
     public func upstreamHead() -> HTTPRequestHead {
         var headers = HTTPHeaders()
-        headers.reserveCapacity(self.headers.count + 1)
+        headers.reserveCapacity(self.headers.count + 2)
         for (name, value) in self.headers { headers.add(name: name, value: value) }
         headers.replaceOrAdd(name: "Authorization", value: "Bearer " + token.reveal())
-        return HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method.rawValue), uri: upstreamTarget, headers: headers)
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method.rawValue), uri: upstreamTarget, headers: headers)
+        head.frameBody(present: hasBody, length: length)
+        return head
     }
 
     /// The same call with the token a refresh gave after the upstream rejected the first one.
