@@ -80,6 +80,12 @@ final class UpstreamCall: UpstreamReceiver, @unchecked Sendable {
     }
 
     /// Streams the caller's body, one part at a time, each once the connection can take it.
+    ///
+    /// Not optimised, and not specialised: Swift 6.3.1's CopyPropagation pass crashes ("Found
+    /// ownership error") on its specialisation for `ByteLimit<BufferedBody>` in a release
+    /// build. The loop waits on the network; the optimiser buys nothing here.
+    @_optimize(none)
+    @_semantics("optimize.sil.specialize.generic.never")
     func upload<Body: AsyncSequence & Sendable>(_ body: Body) async where Body.Element == ByteBuffer {
         do {
             for try await part in body {
