@@ -140,4 +140,23 @@ import Testing
         #expect(bodiless.status == 200)
         #expect(gw.upstream.requests.last?.header("Content-Length") == "0")
     }
+
+    /// A graceful stop (SIGTERM) lets a call being forwarded finish before the listener closes.
+    @Test func aGracefulStopLetsTheCallInFlightFinish() async throws {
+        let gw = try await Self.warmed(answer: { request in
+            guard request.path == "/download" else { return nil }
+            try? await Task.sleep(for: .milliseconds(800))
+            return .json(200, ["slow": true])
+        })
+        defer { Task { await gw.stop() } }
+        async let answer = gw.call("GET", "/work/download")
+        try await Task.sleep(for: .milliseconds(300))
+        await gw.stopServing()
+        let finished = try await answer
+        #expect(finished.status == 200)
+        #expect(finished.json["slow"] as? Bool == true)
+        await #expect(throws: (any Error).self, "the listener is closed") {
+            _ = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: gw.port).get()
+        }
+    }
 }
