@@ -127,9 +127,7 @@ final class LoopForwarding: UpstreamReceiver {
             context.close(promise: nil)
             return
         }
-        var denial = Denial(
-            status: .contentTooLarge, error: "too_large", profile: admission.gate.profile.name,
-            reason: "the body exceeds \(keeper.config.maxRequestBytes) bytes")
+        var denial = Denial.tooLarge(admission.gate.profile.name, limit: keeper.config.maxRequestBytes)
         // The rest of the body is not read: the connection cannot be reused.
         denial.closeConnection = true
         refuse(denial)
@@ -191,10 +189,7 @@ final class LoopForwarding: UpstreamReceiver {
             keeper.answered(call, bytes: answerBytes, redactions: redactor.redactions, outcome: "aborted")
             context.close(promise: nil)
         case .sending, .discardingRejection:
-            refuse(
-                Denial(
-                    status: .badGateway, error: "upstream_unreachable", profile: admission.gate.profile.name,
-                    reason: "the upstream did not answer: \(error)"))
+            refuse(Denial.forwardingFailed(admission.gate.profile.name, error))
         case .recording, .done:
             break
         }
@@ -222,13 +217,8 @@ final class LoopForwarding: UpstreamReceiver {
             sent.append(admission.token)
             redactor = keeper.redactor(for: sent)
             send()
-        case .failure(let error as BrokerError):
-            refuse(Denial(status: .unauthorized, error: "sign_in_required", profile: admission.gate.profile.name, reason: "\(error)"))
         case .failure(let error):
-            refuse(
-                Denial(
-                    status: .badGateway, error: "upstream_unreachable", profile: admission.gate.profile.name,
-                    reason: "the upstream did not answer: \(error)"))
+            refuse(Denial.forwardingFailed(admission.gate.profile.name, error))
         }
     }
 

@@ -216,10 +216,7 @@ public struct AdmissionCore: Sendable {
         let lengths = head.headerFields[values: .contentLength]
         let length = lengths.first.flatMap(Int.init)
         if let length, length > keeper.config.maxRequestBytes {
-            return .denied(
-                Denial(
-                    status: .contentTooLarge, error: "too_large", profile: name,
-                    reason: "the body exceeds \(keeper.config.maxRequestBytes) bytes"), trip: nil)
+            return .denied(Denial.tooLarge(name, limit: keeper.config.maxRequestBytes), trip: nil)
         }
 
         // 9. A valid token, or a sign-in for the person.

@@ -48,24 +48,9 @@ struct Forwarder: Sendable {
             return ForwardedResponse(
                 response, profile: name, audit: admission.audit,
                 redactor: keeper.redactor(for: sent), keeper: keeper, started: started)
-        } catch let error as BrokerError {
-            throw Denial(status: .unauthorized, error: "sign_in_required", profile: name, reason: "\(error)")
         } catch {
-            if let limited, limited.exceeded.withLockedValue({ $0 }) {
-                throw Denial(
-                    status: .contentTooLarge, error: "too_large", profile: name,
-                    reason: "the body exceeds \(keeper.config.maxRequestBytes) bytes")
-            }
-            throw Denial(
-                status: .badGateway, error: "upstream_unreachable", profile: name,
-                reason: "the upstream did not answer: \(Self.plain(error))")
+            if let limited, limited.exceeded.withLockedValue({ $0 }) { throw Denial.tooLarge(name, limit: keeper.config.maxRequestBytes) }
+            throw Denial.forwardingFailed(name, error)
         }
-    }
-
-    /// A failure's message without anything that could carry a secret: the pool's own plain
-    /// words for upstream failures, the first line of anything else.
-    static func plain(_ error: any Error) -> String {
-        if let error = error as? UpstreamFailure { return error.description }
-        return String(describing: error).split(separator: "\n").first.map(String.init) ?? "error"
     }
 }

@@ -78,8 +78,7 @@ struct HeldCallForwarding: Sendable {
         do {
             for try await var chunk in body {
                 guard collected.readableBytes + chunk.readableBytes <= limit else {
-                    throw Denial(
-                        status: .contentTooLarge, error: "too_large", profile: profile, reason: "the body exceeds \(limit) bytes")
+                    throw Denial.tooLarge(profile, limit: limit)
                 }
                 collected.writeBuffer(&chunk)
             }
